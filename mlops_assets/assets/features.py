@@ -1,0 +1,39 @@
+"""features: the seeded train/test split and the training statistics the model normalises with."""
+
+from dagster import AssetExecutionContext, MetadataValue, Output, asset
+
+from mlops_assets.assets.raw_data import Dataset
+from mlops_assets.data.features import FeatureSet, feature_statistics, split_features
+from mlops_assets.params import SplitConfig
+from mlops_assets.resources.tracking import MlflowTracking
+
+
+@asset(code_version="1", group_name="retrain", kinds={"numpy"})
+def features(
+    context: AssetExecutionContext,
+    config: SplitConfig,
+    raw_data: Dataset,
+    tracking: MlflowTracking,
+) -> Output[FeatureSet]:
+    """Splits the rows (stratified for classification) and fits scaling on the training rows only."""
+    feature_set = split_features(
+        raw_data.frame,
+        raw_data.target,
+        raw_data.task,
+        config.test_fraction,
+        config.seed,
+        data_hash=raw_data.data_hash,
+    )
+    with tracking.run(context) as mlf:
+        mlf.log_params({f"data.{k}": v for k, v in config.model_dump().items()})
+    return Output(
+        feature_set,
+        metadata={
+            "train_rows": len(feature_set.y_train),
+            "test_rows": len(feature_set.y_test),
+            "features": len(feature_set.feature_names),
+            "statistics": MetadataValue.md(
+                feature_statistics(feature_set).to_markdown(index=False, floatfmt=".4g")
+            ),
+        },
+    )

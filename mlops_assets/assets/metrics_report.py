@@ -1,0 +1,88 @@
+"""metrics_report: held-out metrics, plots and report.md; then the run becomes ``artifacts/latest``."""
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagster import AssetExecutionContext, MetadataValue, Output, asset
+
+from mlops_assets.data.features import FeatureSet
+from mlops_assets.report.markdown import render_report
+from mlops_assets.report.metrics import HEADLINE, compute_metrics, naive_metrics
+from mlops_assets.report.plots import task_plots
+from mlops_assets.resources.artifacts import ArtifactStore, write_text_atomic
+from mlops_assets.resources.tracking import MlflowTracking
+
+from mlops_assets.assets.trained_model import MODEL_FILE, TrainedModel
+
+
+@dataclass(frozen=True)
+class MetricsReport:
+    task: str
+    headline: str
+    metrics: dict[str, float]
+    naive: dict[str, float]
+    markdown: str
+    directory: str
+
+
+@asset(code_version="1", group_name="retrain", kinds={"mlflow"})
+def metrics_report(
+    context: AssetExecutionContext,
+    features: FeatureSet,
+    trained_model: TrainedModel,
+    artifacts: ArtifactStore,
+    tracking: MlflowTracking,
+) -> Output[MetricsReport]:
+    """Evaluates the saved model (the file that is promoted, not an in-memory copy) on the
+    held-out split, writes metrics.json, plots and report.md beside it, and promotes the set."""
+    from mlops_assets.modeling.keras_model import load_model, predict
+
+    run_dir = artifacts.run_dir(context.run_id)
+    model_path = run_dir / MODEL_FILE
+    if Path(trained_model.path) != model_path:  # the model came from an earlier run
+        shutil.copy2(trained_model.path, model_path)
+
+    y_out = predict(load_model(model_path), features.x_test)
+    metrics = compute_metrics(features.task, features.y_test, y_out)
+    naive = naive_metrics(features.task, features.y_train, features.y_test)
+    plots = task_plots(features.task, features.y_test, y_out, trained_model.history, run_dir / "plots")
+    headline = HEADLINE[features.task]
+    markdown = render_report(
+        task=features.task,
+        metrics=metrics,
+        naive=naive,
+        data={
+            "data hash (MD5)": features.data_hash,
+            "features": len(features.feature_names),
+            "train rows": len(features.y_train),
+            "test rows": len(features.y_test),
+        },
+        params=trained_model.params,
+        plots={name: f"plots/{path.name}" for name, path in plots.items()},
+        epochs_run=trained_model.epochs_run,
+    )
+    metrics_path = write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    report_path = write_text_atomic(run_dir / "report.md", markdown)
+
+    with tracking.run(context) as mlf:
+        mlf.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+        mlf.log_artifacts(str(run_dir / "plots"), artifact_path="plots")
+        mlf.log_artifact(str(metrics_path))
+        mlf.log_artifact(str(report_path))
+
+    latest = artifacts.promote(run_dir)
+    context.log.info(f"{headline}={metrics[headline]:.4g}; promoted {run_dir} to {latest}")
+    report = MetricsReport(features.task, headline, metrics, naive, markdown, str(run_dir))
+    return Output(
+        report,
+        metadata={
+            headline: metrics[headline],
+            **{f"test_{k}": v for k, v in metrics.items() if k != headline},
+            "report": MetadataValue.md(markdown),
+            "metrics_path": MetadataValue.path(str(latest / "metrics.json")),
+            "report_path": MetadataValue.path(str(latest / "report.md")),
+            "run_dir": MetadataValue.path(str(run_dir)),
+        },
+    )

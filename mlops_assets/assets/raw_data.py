@@ -1,0 +1,60 @@
+"""raw_data: the CSV named in params.yaml, validated, versioned by its content hash."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    DataVersion,
+    MetadataValue,
+    Output,
+    TableColumn,
+    TableSchema,
+    asset,
+)
+
+from mlops_assets.data.dataset import file_md5, load_dataset
+from mlops_assets.params import DataConfig
+from mlops_assets.project import project_dir
+from mlops_assets.resources.tracking import MlflowTracking
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A validated table and what it is for; ``data_hash`` is the MD5 of the source file."""
+
+    frame: pd.DataFrame
+    target: str
+    task: str
+    source: str
+    data_hash: str
+
+
+@asset(code_version="1", group_name="retrain", kinds={"pandas", "csv"})
+def raw_data(
+    context: AssetExecutionContext, config: DataConfig, tracking: MlflowTracking
+) -> Output[Dataset]:
+    """Reads and validates the CSV; the file's MD5 is the data version downstream assets see."""
+    path = Path(project_dir(), config.path)
+    frame = load_dataset(path, config.target, config.task)
+    data_hash = file_md5(path)
+    with tracking.run(context) as mlf:
+        mlf.log_params({f"data.{k}": v for k, v in config.model_dump().items()})
+        mlf.set_tag("data_hash", data_hash)
+    dataset = Dataset(frame, config.target, config.task, str(path), data_hash)
+    return Output(
+        dataset,
+        data_version=DataVersion(data_hash),
+        metadata={
+            "dagster/row_count": len(frame),
+            "dagster/column_schema": TableSchema(
+                columns=[TableColumn(name=str(c), type="float") for c in frame.columns]
+            ),
+            "path": MetadataValue.path(str(path)),
+            "data_hash": data_hash,
+            "target": config.target,
+            "task": config.task,
+            "preview": MetadataValue.md(frame.head(5).to_markdown(index=False)),
+        },
+    )

@@ -1,0 +1,112 @@
+"""The Keras model: built, trained seeded, and saved atomically.
+
+TensorFlow is imported inside the functions so that loading the Dagster code location stays light.
+"""
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mlops_assets.data.features import FeatureSet
+from mlops_assets.params import TrainConfig
+
+EpochLogger = Callable[[int, dict[str, float]], None]
+
+
+@dataclass
+class TrainingResult:
+    model: object  # keras.Model; typed loosely so this module imports without TensorFlow
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history.get("loss", []))
+
+
+def build_model(features: FeatureSet, hp: TrainConfig):
+    """An MLP that takes raw features: normalisation (training statistics) is its first layer.
+
+    For regression the output is rescaled by the training target's mean and spread, so the
+    network learns a standardised target yet the saved model predicts in the target's units.
+    """
+    import keras
+
+    inputs = keras.Input(shape=(len(features.feature_names),), name="features")
+    x = keras.layers.Normalization(mean=features.mean, variance=features.variance)(inputs)
+    for units in hp.hidden_layers:
+        x = keras.layers.Dense(units, activation="relu")(x)
+    if features.task == "binary_classification":
+        outputs = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
+        loss, metrics = "binary_crossentropy", [keras.metrics.AUC(name="auc"), "accuracy"]
+    else:
+        scale = float(np.std(features.y_train)) or 1.0
+        offset = float(np.mean(features.y_train))
+        x = keras.layers.Dense(1)(x)
+        outputs = keras.layers.Rescaling(scale=scale, offset=offset, name="prediction")(x)
+        loss, metrics = "mse", ["mae"]
+    model = keras.Model(inputs, outputs, name=f"mlops_assets_{features.task}")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=hp.learning_rate), loss=loss, metrics=metrics
+    )
+    return model
+
+
+def train_model(
+    features: FeatureSet, hp: TrainConfig, on_epoch: EpochLogger | None = None
+) -> TrainingResult:
+    """Fit seeded, so the same inputs give the same metrics; ``on_epoch`` reports progress."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(features.seed)
+    tf.config.experimental.enable_op_determinism()
+    model = build_model(features, hp)
+
+    callbacks: list = []
+    monitor = "val_loss" if hp.validation_fraction > 0 else "loss"
+    if hp.early_stopping_patience:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor, patience=hp.early_stopping_patience, restore_best_weights=True
+            )
+        )
+    if on_epoch is not None:
+        callbacks.append(
+            keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda epoch, logs: on_epoch(epoch + 1, dict(logs or {}))
+            )
+        )
+    history = model.fit(
+        features.x_train,
+        features.y_train,
+        epochs=hp.epochs,
+        batch_size=hp.batch_size,
+        validation_split=hp.validation_fraction,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    curves = {name: [float(v) for v in values] for name, values in history.history.items()}
+    return TrainingResult(model=model, history=curves)
+
+
+def save_model(model, path: Path) -> Path:
+    """Write ``path`` atomically: a crash mid-save never leaves a half-written model there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    model.save(partial)
+    os.replace(partial, path)
+    return path
+
+
+def load_model(path: Path):
+    import keras
+
+    return keras.saving.load_model(path)
+
+
+def predict(model, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    """Predictions as a flat float array (probabilities for classification)."""
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64).ravel()

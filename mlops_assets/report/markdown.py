@@ -1,0 +1,58 @@
+"""The Markdown report of one training run: pure rendering from plain values."""
+
+from collections.abc import Mapping
+
+from mlops_assets.report.metrics import HEADLINE, HIGHER_IS_BETTER
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def metrics_table(metrics: Mapping[str, float], naive: Mapping[str, float]) -> str:
+    """Each held-out metric beside what a featureless predictor scores, with the better direction."""
+    rows = ["| metric | model | naive predictor | better |", "|---|---:|---:|:---:|"]
+    for name, value in metrics.items():
+        arrow = "↑ higher" if HIGHER_IS_BETTER.get(name, True) else "↓ lower"
+        rows.append(f"| {name} | {_fmt(value)} | {_fmt(naive.get(name, float('nan')))} | {arrow} |")
+    return "\n".join(rows)
+
+
+def render_report(
+    *,
+    task: str,
+    metrics: Mapping[str, float],
+    naive: Mapping[str, float],
+    data: Mapping[str, object],
+    params: Mapping[str, object],
+    plots: Mapping[str, str],
+    epochs_run: int,
+) -> str:
+    """report.md: headline, metrics, data and parameters, then the plots by relative path."""
+    headline = HEADLINE[task]
+    lines = [
+        "# Model report",
+        "",
+        f"**{headline} = {_fmt(metrics[headline])}** on the held-out split "
+        f"({task.replace('_', ' ')}, {epochs_run} epochs).",
+        "",
+        "## Metrics",
+        "",
+        metrics_table(metrics, naive),
+        "",
+        "## Data",
+        "",
+        *(f"- {key}: `{value}`" for key, value in data.items()),
+        "",
+        "## Parameters",
+        "",
+        "| parameter | value |",
+        "|---|---|",
+        *(f"| {key} | `{value}` |" for key, value in params.items()),
+        "",
+        "## Plots",
+        "",
+        *(f"![{name}]({path})" for name, path in plots.items()),
+        "",
+    ]
+    return "\n".join(lines)

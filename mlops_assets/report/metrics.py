@@ -1,0 +1,63 @@
+"""Held-out metrics per task, with the direction in which each one is better."""
+
+import numpy as np
+
+HEADLINE = {"regression": "mae", "binary_classification": "roc_auc"}
+
+# True where a larger value is better; reports use it to tell improvements from regressions.
+HIGHER_IS_BETTER = {
+    "mae": False,
+    "rmse": False,
+    "r2": True,
+    "accuracy": True,
+    "precision": True,
+    "recall": True,
+    "f1": True,
+    "roc_auc": True,
+}
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    return {
+        "mae": float(mean_absolute_error(y_true, y_pred)),
+        "rmse": float(np.sqrt(mean_squared_error(y_true, y_pred))),
+        "r2": float(r2_score(y_true, y_pred)),
+    }
+
+
+def classification_metrics(
+    y_true: np.ndarray, y_score: np.ndarray, threshold: float = 0.5
+) -> dict[str, float]:
+    from sklearn.metrics import (
+        accuracy_score,
+        f1_score,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
+    y_pred = (y_score >= threshold).astype(int)
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "precision": float(precision_score(y_true, y_pred, zero_division=0)),
+        "recall": float(recall_score(y_true, y_pred, zero_division=0)),
+        "f1": float(f1_score(y_true, y_pred, zero_division=0)),
+        "roc_auc": float(roc_auc_score(y_true, y_score)),
+    }
+
+
+def compute_metrics(task: str, y_true: np.ndarray, y_out: np.ndarray) -> dict[str, float]:
+    """Metrics for ``task`` from targets and model outputs (values, or probabilities)."""
+    if task == "binary_classification":
+        return classification_metrics(y_true, y_out)
+    return regression_metrics(y_true, y_out)
+
+
+def naive_metrics(task: str, y_train: np.ndarray, y_test: np.ndarray) -> dict[str, float]:
+    """What a model that ignores the features scores: the training mean, or the majority class."""
+    if task == "binary_classification":
+        majority = float(np.mean(y_train) >= 0.5)
+        return classification_metrics(y_test, np.full(len(y_test), majority))
+    return regression_metrics(y_test, np.full(len(y_test), float(np.mean(y_train))))
