@@ -1,0 +1,72 @@
+"""Shared fixtures: every test runs the real assets against its own temporary directories."""
+
+from pathlib import Path
+
+import pytest
+from dagster import FilesystemIOManager, materialize
+
+from mlops_assets.assets.features import features
+from mlops_assets.assets.metrics_report import metrics_report
+from mlops_assets.assets.pr_comment import pr_comment
+from mlops_assets.assets.raw_data import raw_data
+from mlops_assets.assets.trained_model import trained_model
+from mlops_assets.project import project_dir
+from mlops_assets.resources.artifacts import ArtifactStore
+from mlops_assets.resources.tracking import MlflowTracking, local_tracking_uri
+
+ALL_ASSETS = [raw_data, features, trained_model, metrics_report, pr_comment]
+SAMPLE_CSV = project_dir() / "data" / "diabetes.csv"
+
+# Few epochs: the tests check behaviour, not model quality (except where they say so).
+FAST_TRAIN = {"epochs": 3, "hidden_layers": [8], "early_stopping_patience": 0}
+
+
+def run_config(data: dict | None = None, split: dict | None = None, train: dict | None = None):
+    ops = {
+        "raw_data": {"config": data or {}},
+        "features": {"config": split or {}},
+        "trained_model": {"config": {**FAST_TRAIN, **(train or {})}},
+    }
+    return {"ops": ops}
+
+
+class Workspace:
+    """A temporary home for one test's artifacts, MLflow store and Dagster outputs."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.artifacts = root / "artifacts"
+        self.tracking_uri = local_tracking_uri(root)
+        self.resources = {
+            "artifacts": ArtifactStore(root=str(self.artifacts)),
+            "tracking": MlflowTracking(tracking_uri=self.tracking_uri, experiment_name="tests"),
+            "io_manager": FilesystemIOManager(base_dir=str(root / "storage")),
+        }
+
+    @property
+    def latest(self) -> Path:
+        return self.artifacts / "latest"
+
+    def materialize(self, assets=None, *, config=None, selection=None, raise_on_error=True):
+        config = config if config is not None else run_config()
+        if selection and "ops" in config:  # Dagster rejects config for assets not selected
+            config = {**config, "ops": {k: v for k, v in config["ops"].items() if k in selection}}
+        return materialize(
+            assets or ALL_ASSETS,
+            resources=self.resources,
+            run_config=config,
+            selection=selection,
+            raise_on_error=raise_on_error,
+        )
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path)
+
+
+@pytest.fixture
+def breast_cancer_csv(tmp_path: Path) -> Path:
+    from scripts.export_datasets import export_breast_cancer
+
+    return export_breast_cancer(tmp_path)
