@@ -2,29 +2,40 @@
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
+from mlops_assets.assets.trained_model import MODEL_FILE, TrainedModel
 from mlops_assets.data.features import FeatureSet
+from mlops_assets.report.baseline import Baseline
 from mlops_assets.report.markdown import render_report
 from mlops_assets.report.metrics import HEADLINE, compute_metrics, naive_metrics
 from mlops_assets.report.plots import task_plots
 from mlops_assets.resources.artifacts import ArtifactStore, write_text_atomic
 from mlops_assets.resources.tracking import MlflowTracking
 
-from mlops_assets.assets.trained_model import MODEL_FILE, TrainedModel
-
 
 @dataclass(frozen=True)
 class MetricsReport:
+    """Everything the publishing step needs to say what this run found."""
+
     task: str
     headline: str
     metrics: dict[str, float]
     naive: dict[str, float]
     markdown: str
     directory: str
+    history: dict[str, list[float]] = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    data_hash: str = ""
+    plots: dict[str, str] = field(default_factory=dict)  # name -> absolute PNG path
+    mlflow_run_id: str | None = None
+    mlflow_run_url: str | None = None
+    baseline: Baseline | None = None
+    gate_passed: bool = True
+    gate_reasons: list[str] = field(default_factory=list)
 
 
 @asset(code_version="1", group_name="retrain", kinds={"mlflow"})
@@ -71,10 +82,23 @@ def metrics_report(
         mlf.log_artifacts(str(run_dir / "plots"), artifact_path="plots")
         mlf.log_artifact(str(metrics_path))
         mlf.log_artifact(str(report_path))
+        mlflow_run_id = mlf.active_run().info.run_id
 
     latest = artifacts.promote(run_dir)
     context.log.info(f"{headline}={metrics[headline]:.4g}; promoted {run_dir} to {latest}")
-    report = MetricsReport(features.task, headline, metrics, naive, markdown, str(run_dir))
+    report = MetricsReport(
+        task=features.task,
+        headline=headline,
+        metrics=metrics,
+        naive=naive,
+        markdown=markdown,
+        directory=str(run_dir),
+        history=trained_model.history,
+        params=trained_model.params,
+        data_hash=features.data_hash,
+        plots={name: str(path) for name, path in plots.items()},
+        mlflow_run_id=mlflow_run_id,
+    )
     return Output(
         report,
         metadata={
