@@ -1,5 +1,6 @@
 """Reading and validating a tabular data set: every failure names the file, column and line."""
 
+import csv
 import hashlib
 import math
 from pathlib import Path
@@ -42,7 +43,16 @@ def read_csv(path: Path) -> pd.DataFrame:
         raise DatasetError(
             f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
         ) from None
+    header = _header(path)
+    if len(set(header)) != len(header) or "" in header:
+        raise DatasetError(f"{path}: duplicate or empty column names in the header: {header}")
     return frame
+
+
+def _header(path: Path) -> list[str]:
+    """The header as written (pandas renames duplicate names, which would hide them)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [name.strip() for name in next(csv.reader(handle), [])]
 
 
 def validate_dataset(frame: pd.DataFrame, path: Path, target: str, task: str) -> pd.DataFrame:
@@ -57,10 +67,6 @@ def validate_dataset(frame: pd.DataFrame, path: Path, target: str, task: str) ->
         )
     if len(columns) < 2:
         raise DatasetError(f"{path}: no feature columns besides the target '{target}'")
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicated or any(c.startswith("Unnamed: ") for c in columns):
-        raise DatasetError(f"{path}: duplicate or empty column names in the header: {columns}")
-
     numeric = {}
     for column in frame.columns:
         values = frame[column]

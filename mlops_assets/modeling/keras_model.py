@@ -96,8 +96,11 @@ def save_model(model, path: Path) -> Path:
     """Write ``path`` atomically: a crash mid-save never leaves a half-written model there."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-    model.save(partial)
-    os.replace(partial, path)
+    try:
+        model.save(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 

@@ -1,0 +1,66 @@
+"""Nothing is lost on failure: the last good model and report stay exactly as they were."""
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from mlops_assets_tests.conftest import run_config
+
+
+def snapshot(latest: Path) -> dict[str, str]:
+    """Where ``latest`` points and the hash of every file under it."""
+    files = {
+        str(p.relative_to(latest)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(latest.rglob("*"))
+        if p.is_file()
+    }
+    return {"target": str(latest.resolve()), **files}
+
+
+@pytest.fixture
+def promoted(workspace):
+    """A workspace with one good run promoted to ``latest``."""
+    assert workspace.materialize().success
+    return snapshot(workspace.latest)
+
+
+def test_a_crash_while_saving_the_model_leaves_latest_intact(workspace, promoted, monkeypatch):
+    import keras
+
+    def crash_mid_save(model, filepath, *args, **kwargs):
+        Path(filepath).write_bytes(b"half a model")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", crash_mid_save)
+    result = workspace.materialize(raise_on_error=False)
+
+    assert not result.success
+    assert snapshot(workspace.latest) == promoted
+    failed_run_dir = workspace.artifacts / "runs" / result.run_id
+    assert not any(failed_run_dir.glob("*model*")), "no partial model may be left behind"
+
+
+def test_a_failure_while_reporting_leaves_latest_intact(workspace, promoted, monkeypatch):
+    import mlops_assets.assets.metrics_report as metrics_report_module
+
+    def broken_plots(*args, **kwargs):
+        raise RuntimeError("matplotlib backend exploded")
+
+    monkeypatch.setattr(metrics_report_module, "task_plots", broken_plots)
+    result = workspace.materialize(raise_on_error=False)
+
+    assert not result.success
+    assert snapshot(workspace.latest) == promoted
+
+
+def test_bad_data_fails_before_anything_is_written(workspace, promoted, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("age,target\n1,2\n")
+    result = workspace.materialize(config=run_config(data={"path": str(bad)}), raise_on_error=False)
+
+    assert not result.success
+    error = str(result.get_step_failure_events()[0].event_specific_data.error)
+    assert f"{bad}: 1 data rows" in error
+    assert snapshot(workspace.latest) == promoted
+    assert not (workspace.artifacts / "runs" / result.run_id).exists()
