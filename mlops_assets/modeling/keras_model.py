@@ -54,6 +54,38 @@ def build_model(features: FeatureSet, hp: TrainConfig):
     return model
 
 
+SHUFFLE_BUFFER = 100_000
+
+
+def input_pipelines(features: FeatureSet, hp: TrainConfig):
+    """tf.data pipelines built once for the whole fit.
+
+    Handing ``fit`` numpy arrays makes Keras rebuild its input pipeline and re-slice the
+    validation share every epoch, which dominates training on small data (see bench/training.py).
+    The validation rows are the last ``validation_fraction`` of the (already shuffled) training
+    split, as Keras' own ``validation_split`` takes them.
+    """
+    import tensorflow as tf
+
+    n_val = int(len(features.y_train) * hp.validation_fraction)
+    n_fit = len(features.y_train) - n_val
+    x_fit, y_fit = features.x_train[:n_fit], features.y_train[:n_fit]
+    train = (
+        tf.data.Dataset.from_tensor_slices((x_fit, y_fit))
+        .shuffle(min(n_fit, SHUFFLE_BUFFER), seed=features.seed, reshuffle_each_iteration=True)
+        .batch(hp.batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    if not n_val:
+        return train, None
+    validation = (
+        tf.data.Dataset.from_tensor_slices((features.x_train[n_fit:], features.y_train[n_fit:]))
+        .batch(max(hp.batch_size, 1024))
+        .cache()
+    )
+    return train, validation
+
+
 def train_model(
     features: FeatureSet, hp: TrainConfig, on_epoch: EpochLogger | None = None
 ) -> TrainingResult:
@@ -64,13 +96,15 @@ def train_model(
     keras.utils.set_random_seed(features.seed)
     tf.config.experimental.enable_op_determinism()
     model = build_model(features, hp)
+    train, validation = input_pipelines(features, hp)
 
     callbacks: list = []
-    monitor = "val_loss" if hp.validation_fraction > 0 else "loss"
     if hp.early_stopping_patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor=monitor, patience=hp.early_stopping_patience, restore_best_weights=True
+                monitor="val_loss" if validation is not None else "loss",
+                patience=hp.early_stopping_patience,
+                restore_best_weights=True,
             )
         )
     if on_epoch is not None:
@@ -80,12 +114,11 @@ def train_model(
             )
         )
     history = model.fit(
-        features.x_train,
-        features.y_train,
+        train,
         epochs=hp.epochs,
-        batch_size=hp.batch_size,
-        validation_split=hp.validation_fraction,
+        validation_data=validation,
         callbacks=callbacks,
+        shuffle=False,  # the pipeline shuffles, seeded
         verbose=0,
     )
     curves = {name: [float(v) for v in values] for name, values in history.history.items()}

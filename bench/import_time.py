@@ -1,0 +1,31 @@
+"""Code location load: ``import mlops_assets`` (Definitions built) against ``import dagster``.
+
+The webserver, the daemon and every sensor tick pay this cost, so TensorFlow and MLflow must not
+be imported by it.
+"""
+
+from bench.common import Figure, interleaved, median, run_python
+
+LOAD = (
+    "import sys, mlops_assets; mlops_assets.defs.get_repository_def(); "
+    "print(sorted(m for m in ('tensorflow', 'keras', 'mlflow') if m in sys.modules))"
+)
+
+
+def run(repeats: int = 5) -> list[Figure]:
+    heavy = run_python(LOAD).strip()
+    times = interleaved(
+        {"dagster": lambda: run_python("import dagster") and None, "mlops_assets": lambda: run_python(LOAD) and None},
+        repeats,
+    )
+    ratio = median(times["mlops_assets"]) / median(times["dagster"])
+    return [
+        Figure(
+            "code location load / import dagster",
+            ratio,
+            "<= 1.5",
+            ratio <= 1.5 and heavy == "[]",
+            f"medians {median(times['mlops_assets']):.2f}s / {median(times['dagster']):.2f}s; "
+            f"heavy modules loaded: {heavy}",
+        )
+    ]
