@@ -14,6 +14,7 @@ from mlops_assets.project import project_dir
 from mlops_assets.resources.artifacts import ArtifactStore
 from mlops_assets.resources.github import GitHubResource
 from mlops_assets.resources.tracking import MlflowTracking, local_tracking_uri
+from mlops_assets_tests.fake_github import fake_github  # noqa: F401  (a fixture for every test)
 
 ALL_ASSETS = [raw_data, features, trained_model, metrics_report, pr_comment]
 SAMPLE_CSV = project_dir() / "data" / "diabetes.csv"

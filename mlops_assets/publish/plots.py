@@ -7,6 +7,7 @@
 """
 
 import base64
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,12 +19,7 @@ BRANCH_PERMISSION = "contents: write"
 
 def local_plots(plots: Mapping[str, str], relative_to: Path) -> PublishedPlots:
     """For a comment written to a local file: the PNGs by path relative to that file."""
-    urls = {}
-    for name, path in plots.items():
-        try:
-            urls[name] = Path(path).relative_to(relative_to).as_posix()
-        except ValueError:
-            urls[name] = Path(path).as_posix()
+    urls = {name: Path(os.path.relpath(path, relative_to)).as_posix() for name, path in plots.items()}
     return PublishedPlots(urls=urls, embed=True)
 
 
@@ -48,8 +44,9 @@ def branch_plots(
 
     if not plots:
         return PublishedPlots()
+    ref = repo.get_git_ref(f"heads/{branch}")
     try:
-        parent = repo.get_git_commit(repo.get_git_ref(f"heads/{branch}").object.sha)
+        parent = repo.get_git_commit(ref.object.sha)  # completes ref: its URL is now GitHub's
     except GithubException as error:
         if error.status != 404:
             raise
@@ -66,7 +63,7 @@ def branch_plots(
     else:
         tree = repo.create_git_tree(elements, base_tree=parent.tree)
         commit = repo.create_git_commit(f"Plots for {folder}", tree, [parent])
-        repo.get_git_ref(f"heads/{branch}").edit(commit.sha)
+        ref.edit(commit.sha)  # a fast-forward: a concurrent run makes this fail, not lose plots
     urls = {
         name: f"{file_url}/{commit.sha}/{folder}/{Path(path).name}?raw=true"
         for name, path in plots.items()
