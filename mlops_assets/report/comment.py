@@ -17,6 +17,7 @@ GITHUB_BODY_LIMIT = 65_536
 MARKER = "<!-- mlops-assets report -->"
 MAX_CHART_POINTS = 60
 MAX_VALUE_CHARS = 120
+MAX_LIST_ITEMS = 50  # gate reasons and changed parameters shown; the rest are counted
 
 
 def sticky_marker(key: str) -> str:
@@ -108,7 +109,9 @@ def status_section(report: Any) -> str:
     arrow = "↑" if _better(headline) else "↓"
     gate = "✅ **Quality gate passed**" if report.gate_passed else "❌ **Quality gate failed**"
     lines = [f"{gate} · **{headline}** {arrow} = **{_fmt(value)}** ({against})"]
-    lines += [f"- {_clip(reason, 400)}" for reason in report.gate_reasons]
+    lines += [f"- {_clip(reason, 400)}" for reason in report.gate_reasons[:MAX_LIST_ITEMS]]
+    if len(report.gate_reasons) > MAX_LIST_ITEMS:
+        lines.append(f"- … and {len(report.gate_reasons) - MAX_LIST_ITEMS} more")
     return "\n".join(lines)
 
 
@@ -159,10 +162,12 @@ def inputs_section(report: Any) -> str:
         lines.append("- parameters: same as the baseline")
         return "\n".join(lines)
     lines += ["", "| parameter | baseline | this commit |", "|---|---|---|"]
-    for key in changed:
+    for key in changed[:MAX_LIST_ITEMS]:
         before = f"`{_clip(old[key])}`" if key in old else "_unset_"
         after = f"`{_clip(new[key])}`" if key in new else "_unset_"
         lines.append(f"| {_clip(key)} | {before} | {after} |")
+    if len(changed) > MAX_LIST_ITEMS:
+        lines += ["", f"… and {len(changed) - MAX_LIST_ITEMS} more changed parameters"]
     return "\n".join(lines)
 
 
@@ -325,15 +330,24 @@ def render_comment(
         _Section("links", links_section(report, links), 0),
     ]
     sections = [s for s in sections if s.text]
-    dropped: list[str] = []
-    body = _assemble(header, sections, dropped)
+
+    def assemble(kept: list[_Section]) -> str:
+        dropped = [s.name for s in sorted(sections, key=lambda s: -s.priority) if s not in kept]
+        return _assemble(header, kept, dropped)
+
+    kept = list(sections)
     for victim in sorted((s for s in sections if s.priority), key=lambda s: -s.priority):
-        if github_length(body) <= limit:
+        if github_length(assemble(kept)) <= limit:
             break
-        sections.remove(victim)
-        dropped.append(victim.name)
-        body = _assemble(header, sections, dropped)
+        kept.remove(victim)
+    # Put back what fits after all, most important first (a small chart after a huge list).
+    for section in sorted((s for s in sections if s not in kept), key=lambda s: s.priority):
+        trial = [s for s in sections if s in kept or s is section]
+        if github_length(assemble(trial)) <= limit:
+            kept = trial
+    body = assemble(kept)
     if github_length(body) > limit:  # the essentials alone are too long: cut the text
+        dropped = [s.name for s in sorted(sections, key=lambda s: -s.priority) if s not in kept]
         note = _truncation_note([*dropped, "the rest of the text"])
         body = _cut(body, limit - github_length(note) - 3) + "\n\n" + note + "\n"
     return body
