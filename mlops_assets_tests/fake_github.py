@@ -104,7 +104,7 @@ class FakeGitHub:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeGitHub":
+    def __enter__(self) -> "FakeGitHub":  # noqa: PYI034
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -259,7 +259,9 @@ class FakeGitHub:
             comment.body = body["body"]
             return self._answer(record, 200, self._comment_json(comment))
         if (m := re.fullmatch(r"/commits/([0-9a-f]+)/pulls", path)) and method == "GET":
-            pulls = [self._pull_json(n) for n, p in self.state.pulls.items() if p["head_sha"] == m[1]]
+            pulls = [
+                self._pull_json(n) for n, p in self.state.pulls.items() if p["head_sha"] == m[1]
+            ]
             return self._page(record, path, query, pulls)
         if (m := re.fullmatch(r"/(pulls|issues)/(\d+)", path)) and method == "GET":
             number = int(m[2])
@@ -291,8 +293,10 @@ class FakeGitHub:
             s.refs[name] = body["sha"]
             return self._answer(record, 201, self._ref_json(name))
         if path == "blobs" and method == "POST":
-            data = base64.b64decode(body["content"]) if body.get("encoding") == "base64" else (
-                body["content"].encode()
+            data = (
+                base64.b64decode(body["content"])
+                if body.get("encoding") == "base64"
+                else (body["content"].encode())
             )
             sha = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
             s.blobs[sha] = data
@@ -310,7 +314,11 @@ class FakeGitHub:
             if body["tree"] not in s.trees:
                 return self._answer(record, 422, {"message": "Tree not found"})
             sha = _sha("commit", body, next(self._ids))
-            s.commits[sha] = {"tree": body["tree"], "parents": body["parents"], "message": body["message"]}
+            s.commits[sha] = {
+                "tree": body["tree"],
+                "parents": body["parents"],
+                "message": body["message"],
+            }
             return self._answer(record, 201, self._commit_json(sha))
         if (m := re.fullmatch(r"commits/([0-9a-f]{40})", path)) and method == "GET":
             if m[1] not in s.commits:
@@ -374,7 +382,9 @@ class FakeGitHub:
         return {
             "sha": sha,
             "url": self._api(f"git/trees/{sha}"),
-            "tree": [{"path": p, "mode": "100644", "type": "blob", "sha": b} for p, b in entries.items()],
+            "tree": [
+                {"path": p, "mode": "100644", "type": "blob", "sha": b} for p, b in entries.items()
+            ],
         }
 
     def _commit_json(self, sha: str) -> dict:
@@ -384,7 +394,9 @@ class FakeGitHub:
             "url": self._api(f"git/commits/{sha}"),
             "message": commit["message"],
             "tree": {"sha": commit["tree"], "url": self._api(f"git/trees/{commit['tree']}")},
-            "parents": [{"sha": p, "url": self._api(f"git/commits/{p}")} for p in commit["parents"]],
+            "parents": [
+                {"sha": p, "url": self._api(f"git/commits/{p}")} for p in commit["parents"]
+            ],
         }
 
     def _page(self, record, path, query, items):

@@ -21,18 +21,18 @@ CLASSIFICATION = {"accuracy": 0.95, "precision": 0.96, "recall": 0.9, "f1": 0.93
 
 def report(task="regression", metrics=None, baseline=None, **overrides) -> MetricsReport:
     metrics = metrics or (REGRESSION if task == "regression" else CLASSIFICATION)
-    fields = dict(
-        task=task,
-        headline="mae" if task == "regression" else "roc_auc",
-        metrics=metrics,
-        naive={k: 0.5 for k in metrics},
-        markdown="",
-        directory="/tmp/run",
-        history={"loss": [4.0, 2.0, 1.0], "val_loss": [4.5, 2.5, 1.5]},
-        params={"epochs": 300, "learning_rate": 0.005, "hidden_layers": [32]},
-        data_hash="a" * 32,
-        baseline=baseline,
-    )
+    fields = {
+        "task": task,
+        "headline": "mae" if task == "regression" else "roc_auc",
+        "metrics": metrics,
+        "naive": {k: 0.5 for k in metrics},
+        "markdown": "",
+        "directory": "/tmp/run",
+        "history": {"loss": [4.0, 2.0, 1.0], "val_loss": [4.5, 2.5, 1.5]},
+        "params": {"epochs": 300, "learning_rate": 0.005, "hidden_layers": [32]},
+        "data_hash": "a" * 32,
+        "baseline": baseline,
+    }
     return MetricsReport(**{**fields, **overrides})
 
 
@@ -95,8 +95,8 @@ def test_inputs_list_changed_parameters_and_data_hash():
 
 
 def mermaid_blocks(body: str) -> list[str]:
-    assert body.count("```mermaid") == len(re.findall(r"```mermaid\n.*?\n```", body, re.S))
-    return re.findall(r"```mermaid\n(.*?)\n```", body, re.S)
+    assert body.count("```mermaid") == len(re.findall(r"```mermaid\n.*?\n```", body, re.DOTALL))
+    return re.findall(r"```mermaid\n(.*?)\n```", body, re.DOTALL)
 
 
 def check_xychart(block: str) -> tuple[list[str], list[list[float]]]:
@@ -141,7 +141,9 @@ def test_classification_charts_share_one_axis_of_scores():
 
 
 def test_plots_are_embedded_or_linked_never_as_data_uris():
-    embedded = render_comment(report(), plots=PublishedPlots({"roc_curve": "https://h/r.png"}, True))
+    embedded = render_comment(
+        report(), plots=PublishedPlots({"roc_curve": "https://h/r.png"}, True)
+    )
     linked = render_comment(report(), plots=PublishedPlots({"roc_curve": "https://h/r.png"}))
 
     assert "![roc curve](https://h/r.png)" in embedded
@@ -159,7 +161,9 @@ def test_links_and_footer():
     assert last.startswith("[DagsHub experiment](https://dagshub.com/o/r.mlflow/#/")
     assert "[CI run](https://ci/run/1)" in last and "commit [`abcdef0`](https://c/abcdef0)" in last
     assert "data `aaaaaaaaaaaa`" in last and "took 73 s" in last
-    assert "[MLflow run](http://m/#/runs/1)" in render_comment(report(mlflow_run_url="http://m/#/runs/1"))
+    assert "[MLflow run](http://m/#/runs/1)" in render_comment(
+        report(mlflow_run_url="http://m/#/runs/1")
+    )
 
 
 def test_body_starts_with_the_sticky_marker_of_its_key():

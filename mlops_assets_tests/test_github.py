@@ -26,20 +26,20 @@ def make_report(tmp_path: Path, mae: float = 41.0, **overrides) -> MetricsReport
     plots = tmp_path / "plots"
     plots.mkdir(exist_ok=True)
     (plots / "learning_curve.png").write_bytes(PNG)
-    fields = dict(
-        task="regression",
-        headline="mae",
-        metrics={"mae": mae, "rmse": 52.0, "r2": 0.45},
-        naive={"mae": 60.0, "rmse": 70.0, "r2": 0.0},
-        markdown="",
-        directory=str(tmp_path),
-        history={"loss": [9.0, 5.0, 3.0], "val_loss": [9.5, 6.0, 4.0]},
-        params={"epochs": 3},
-        data_hash="d" * 32,
-        plots={"learning_curve": str(plots / "learning_curve.png")},
-        mlflow_run_id="run123",
-        baseline=Baseline(run_id="base1", metrics={"mae": 43.0, "rmse": 50.0, "r2": 0.45}),
-    )
+    fields = {
+        "task": "regression",
+        "headline": "mae",
+        "metrics": {"mae": mae, "rmse": 52.0, "r2": 0.45},
+        "naive": {"mae": 60.0, "rmse": 70.0, "r2": 0.0},
+        "markdown": "",
+        "directory": str(tmp_path),
+        "history": {"loss": [9.0, 5.0, 3.0], "val_loss": [9.5, 6.0, 4.0]},
+        "params": {"epochs": 3},
+        "data_hash": "d" * 32,
+        "plots": {"learning_curve": str(plots / "learning_curve.png")},
+        "mlflow_run_id": "run123",
+        "baseline": Baseline(run_id="base1", metrics={"mae": 43.0, "rmse": 50.0, "r2": 0.45}),
+    }
     return MetricsReport(**{**fields, **overrides})
 
 
@@ -131,7 +131,11 @@ def test_push_without_a_pull_request_comments_on_the_commit_and_keeps_it_sticky(
 
 @pytest.mark.parametrize(
     ("target", "kind", "id"),
-    [("pr/5", "issue", "5"), ("issue/12", "issue", "12"), (f"commit/{'e' * 40}", "commit", "e" * 40)],
+    [
+        ("pr/5", "issue", "5"),
+        ("issue/12", "issue", "12"),
+        (f"commit/{'e' * 40}", "commit", "e" * 40),
+    ],
 )
 def test_a_forced_target_overrides_the_event(fake_github, actions, tmp_path, target, kind, id):
     fake_github.add_pull(5, "1" * 40)
@@ -201,7 +205,9 @@ def test_429_waits_as_long_as_retry_after_says(fake_github, actions, tmp_path):
 
     assert time.monotonic() - started >= 2
     assert len(fake_github.comments_on("issue", 7)) == 1
-    assert logs.warnings == ["commenting on pull request #7: GitHub answered 429; retrying in 2.0 s"]
+    assert logs.warnings == [
+        "commenting on pull request #7: GitHub answered 429; retrying in 2.0 s"
+    ]
 
 
 def test_retry_after_beyond_the_budget_fails_fast_and_keeps_the_body(
@@ -209,8 +215,13 @@ def test_retry_after_beyond_the_budget_fails_fast_and_keeps_the_body(
 ):
     fake_github.add_pull(7, HEAD)
     actions(event_name="pull_request", payload=pr_event(7))
-    fake_github.fail(403, method="POST", headers={"Retry-After": "3600"}, times=None,
-                     message="You have exceeded a secondary rate limit.")
+    fake_github.fail(
+        403,
+        method="POST",
+        headers={"Retry-After": "3600"},
+        times=None,
+        message="You have exceeded a secondary rate limit.",
+    )
 
     started = time.monotonic()
     with pytest.raises(GitHubPublishError, match=r"asked to wait 3600 s.*retry_budget_seconds"):
@@ -261,9 +272,12 @@ def test_branch_publisher_commits_plots_and_embeds_pinned_urls(fake_github, acti
 
     tip = fake_github.state.refs["heads/mlops-assets-plots"]
     assert fake_github.state.commits[tip]["parents"] == [first_tip]
-    assert fake_github.file_on_branch("mlops-assets-plots", f"{HEAD[:12]}/learning_curve.png") == PNG
+    assert (
+        fake_github.file_on_branch("mlops-assets-plots", f"{HEAD[:12]}/learning_curve.png") == PNG
+    )
     [comment] = fake_github.comments_on("issue", 7)
-    url = f"{fake_github.server_url}/{fake_github.repository}/blob/{tip}/{HEAD[:12]}/learning_curve.png?raw=true"
+    blob = f"{fake_github.server_url}/{fake_github.repository}/blob"
+    url = f"{blob}/{tip}/{HEAD[:12]}/learning_curve.png?raw=true"
     assert f"![learning curve]({url})" in comment.body
     assert "data:" not in comment.body
 
@@ -319,9 +333,7 @@ def test_a_bad_target_setting_is_named(fake_github, actions, tmp_path):
     assert fake_github.requests == []
 
 
-def test_the_asset_posts_and_the_token_never_reaches_the_event_log(
-    fake_github, actions, tmp_path
-):
+def test_the_asset_posts_and_the_token_never_reaches_the_event_log(fake_github, actions, tmp_path):
     """The real pr_comment asset in a Dagster run, with a retried 502 and a refused branch."""
     fake_github.add_pull(7, HEAD)
     actions(event_name="pull_request", payload=pr_event(7))
@@ -346,9 +358,10 @@ def test_the_asset_posts_and_the_token_never_reaches_the_event_log(
     [materialization] = result.asset_materializations_for_node("pr_comment")
     metadata = materialization.metadata
     assert metadata["target"].value == "pull request #7"
-    assert metadata["url"].value.endswith(f"#issuecomment-{fake_github.comments_on('issue', 7)[0].id}")
+    assert metadata["url"].value.endswith(
+        f"#issuecomment-{fake_github.comments_on('issue', 7)[0].id}"
+    )
     log_text = "\n".join(str(entry) for entry in instance.all_logs(result.run_id))
     assert "answered 502; retrying" in log_text and "posting the report without plots" in log_text
     assert fake_github.token not in log_text
     assert fake_github.token not in fake_github.comments_on("issue", 7)[0].body
-

@@ -44,8 +44,7 @@ def parse_target(text: str) -> Target | None:
     match = re.fullmatch(r"(pr|issue)/([1-9][0-9]*)|(commit)/([0-9a-fA-F]{7,40})", text)
     if not match:
         raise TargetError(
-            f"target {text!r} is not one of auto, local, pr/<number>, issue/<number>, "
-            "commit/<sha>"
+            f"target {text!r} is not one of auto, local, pr/<number>, issue/<number>, commit/<sha>"
         )
     if match.group(1):
         return Target(match.group(1), match.group(2))

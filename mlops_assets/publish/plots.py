@@ -19,11 +19,15 @@ BRANCH_PERMISSION = "contents: write"
 
 def local_plots(plots: Mapping[str, str], relative_to: Path) -> PublishedPlots:
     """For a comment written to a local file: the PNGs by path relative to that file."""
-    urls = {name: Path(os.path.relpath(path, relative_to)).as_posix() for name, path in plots.items()}
+    urls = {
+        name: Path(os.path.relpath(path, relative_to)).as_posix() for name, path in plots.items()
+    }
     return PublishedPlots(urls=urls, embed=True)
 
 
-def mlflow_plots(plots: Mapping[str, str], run_url: str | None, run_id: str | None) -> PublishedPlots:
+def mlflow_plots(
+    plots: Mapping[str, str], run_url: str | None, run_id: str | None
+) -> PublishedPlots:
     """Links into the run's artifact browser (``plots/`` is where metrics_report logs them)."""
     if not plots:
         return PublishedPlots()
@@ -52,10 +56,11 @@ def branch_plots(
             raise
         parent = None
     elements = []
-    for name, path in plots.items():
+    for path in plots.values():
         content = base64.b64encode(Path(path).read_bytes()).decode("ascii")
         blob = repo.create_git_blob(content, "base64")
-        elements.append(InputGitTreeElement(f"{folder}/{Path(path).name}", "100644", "blob", sha=blob.sha))
+        name = f"{folder}/{Path(path).name}"
+        elements.append(InputGitTreeElement(name, "100644", "blob", sha=blob.sha))
     if parent is None:
         tree = repo.create_git_tree(elements)
         commit = repo.create_git_commit(f"Plots for {folder}", tree, [])

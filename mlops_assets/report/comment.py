@@ -130,7 +130,8 @@ def metrics_section(report: Any) -> str:
         label = f"**{name}**" if name == report.headline else name
         rows.append(
             f"| {label} | {'↑ higher' if _better(name) else '↓ lower'} | {_fmt(value)} "
-            f"| {_fmt(base)} | {_change(delta, base)} | {verdict} | {_fmt(report.naive.get(name))} |"
+            f"| {_fmt(base)} | {_change(delta, base)} | {verdict} "
+            f"| {_fmt(report.naive.get(name))} |"
         )
     if report.baseline is None:
         rows += ["", "_No baseline yet: no finished run on the base branch to compare with._"]
@@ -204,7 +205,9 @@ def learning_curve_chart(history: Mapping[str, Sequence[float]]) -> str:
         points = [values[i] if math.isfinite(values[i]) else cap for i in keep]
         lines.append(f"    line [{', '.join(_plain_number(v) for v in points)}]")
     lines.append("```")
-    legend = " and ".join(f"{'first' if i == 0 else 'second'} line: `{n}`" for i, (n, _) in enumerate(series))
+    legend = " and ".join(
+        f"{'first' if i == 0 else 'second'} line: `{n}`" for i, (n, _) in enumerate(series)
+    )
     return "\n".join(lines) + f"\n\n<sub>{legend}</sub>"
 
 
@@ -273,7 +276,9 @@ def links_section(report: Any, links: CommentLinks) -> str:
         parts.append(f"[CI run]({links.ci_run_url})")
     if links.commit_sha:
         short = f"`{links.commit_sha[:7]}`"
-        parts.append(f"commit [{short}]({links.commit_url})" if links.commit_url else f"commit {short}")
+        parts.append(
+            f"commit [{short}]({links.commit_url})" if links.commit_url else f"commit {short}"
+        )
     if report.data_hash:
         parts.append(f"data `{report.data_hash[:12]}`")
     if links.duration_seconds is not None:

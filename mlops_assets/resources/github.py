@@ -33,7 +33,9 @@ class GitHubResource(ConfigurableResource):
         default="", description="Names the sticky comment; empty: $GITHUB_WORKFLOW or 'retrain'"
     )
     plots: str = Field(default="mlflow", description="Plot publisher: none, mlflow or branch")
-    plots_branch: str = Field(default="mlops-assets-plots", description="Branch for `plots: branch`")
+    plots_branch: str = Field(
+        default="mlops-assets-plots", description="Branch for `plots: branch`"
+    )
     retry_budget_seconds: float = Field(default=60.0, ge=0, description="Max time spent retrying")
     seconds_between_writes: float = Field(
         default=1.0, ge=0, description="PyGithub's pause between writes (secondary rate limits)"
