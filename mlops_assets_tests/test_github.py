@@ -1,11 +1,12 @@
 """Publishing the report through real PyGithub to the fake GitHub REST server on loopback."""
 
 import os
+import re
 import time
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, asset, materialize
+from dagster import DagsterInstance, EnvVar, asset, materialize
 
 from mlops_assets.assets.metrics_report import MetricsReport
 from mlops_assets.assets.pr_comment import pr_comment
@@ -214,7 +215,7 @@ def test_retry_after_beyond_the_budget_fails_fast_and_keeps_the_body(
     fake_github, actions, tmp_path
 ):
     fake_github.add_pull(7, HEAD)
-    actions(event_name="pull_request", payload=pr_event(7))
+    env = actions(event_name="pull_request", payload=pr_event(7))
     fake_github.fail(
         403,
         method="POST",
@@ -229,7 +230,8 @@ def test_retry_after_beyond_the_budget_fails_fast_and_keeps_the_body(
 
     assert time.monotonic() - started < 5
     assert not fake_github.comments_on("issue", 7)
-    assert MARKER_LINE in (tmp_path / "artifacts" / "pr_comment.md").read_text()
+    body = (tmp_path / "artifacts" / "pr_comment.md").read_text()
+    assert MARKER_LINE in body and Path(env["GITHUB_STEP_SUMMARY"]).read_text() == body
 
 
 def test_403_names_the_missing_permission_and_never_the_token(fake_github, actions, tmp_path):
@@ -315,6 +317,19 @@ def test_without_a_token_the_report_goes_to_the_step_summary_and_a_file(
     assert "not posting to GitHub" in logs.info[0] and "GITHUB_TOKEN unset" in logs.info[0]
 
 
+def test_a_pull_request_from_a_fork_goes_to_the_step_summary(fake_github, actions, tmp_path):
+    payload = pr_event(7)
+    payload["pull_request"]["head"]["repo"] = {"full_name": "someone/retrain"}
+    payload["pull_request"]["base"] = {"repo": {"full_name": fake_github.repository}}
+    env = actions(event_name="pull_request", payload=payload)
+
+    result = publish(tmp_path)
+
+    assert result.target == "local file" and "fork" in result.reason
+    assert Path(env["GITHUB_STEP_SUMMARY"]).read_text() == result.body
+    assert fake_github.requests == []
+
+
 def test_a_posted_report_also_goes_to_the_step_summary(fake_github, actions, tmp_path):
     fake_github.add_pull(7, HEAD)
     env = actions(event_name="pull_request", payload=pr_event(7))
@@ -333,10 +348,14 @@ def test_a_bad_target_setting_is_named(fake_github, actions, tmp_path):
     assert fake_github.requests == []
 
 
-def test_the_asset_posts_and_the_token_never_reaches_the_event_log(fake_github, actions, tmp_path):
+def test_the_asset_posts_and_the_token_never_reaches_the_event_log(
+    fake_github, actions, tmp_path, monkeypatch
+):
     """The real pr_comment asset in a Dagster run, with a retried 502 and a refused branch."""
     fake_github.add_pull(7, HEAD)
     actions(event_name="pull_request", payload=pr_event(7))
+    monkeypatch.delenv("GITHUB_TOKEN")
+    monkeypatch.setenv("RETRAIN_BOT_TOKEN", fake_github.token)
     fake_github.fail(502, method="POST", path="/comments$")
     fake_github.fail(403, method="POST", path="/git/blobs")
     report = make_report(tmp_path)
@@ -351,7 +370,9 @@ def test_the_asset_posts_and_the_token_never_reaches_the_event_log(fake_github, 
         instance=instance,
         resources={
             "artifacts": ArtifactStore(root=str(tmp_path / "artifacts")),
-            "github": GitHubResource(seconds_between_writes=0, plots="branch"),
+            "github": GitHubResource(
+                token=EnvVar("RETRAIN_BOT_TOKEN"), seconds_between_writes=0, plots="branch"
+            ),
         },
     )
 
@@ -364,4 +385,7 @@ def test_the_asset_posts_and_the_token_never_reaches_the_event_log(fake_github, 
     log_text = "\n".join(str(entry) for entry in instance.all_logs(result.run_id))
     assert "answered 502; retrying" in log_text and "posting the report without plots" in log_text
     assert fake_github.token not in log_text
-    assert fake_github.token not in fake_github.comments_on("issue", 7)[0].body
+    [comment] = fake_github.comments_on("issue", 7)
+    assert fake_github.token not in comment.body
+    assert re.search(r" · took \d+ s\n", comment.body)
+    assert metadata["body"].value == comment.body

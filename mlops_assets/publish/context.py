@@ -117,6 +117,14 @@ def event_target(ci: CIContext, payload: Mapping) -> Target | None:
     return None
 
 
+def from_fork(ci: CIContext, payload: Mapping) -> bool:
+    """A ``pull_request`` from a fork runs with a read-only token: posting would get a 403."""
+    pull = payload.get("pull_request") or {}
+    head = ((pull.get("head") or {}).get("repo") or {}).get("full_name")
+    base = ((pull.get("base") or {}).get("repo") or {}).get("full_name")
+    return ci.event_name == "pull_request" and bool(head and base and head != base)
+
+
 def commit_sha(ci: CIContext, payload: Mapping) -> str:
     """The commit the report is about: a pull request's head, not the merge commit GITHUB_SHA."""
     head = (payload.get("pull_request") or {}).get("head") or {}

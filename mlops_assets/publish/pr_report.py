@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_assets.publish.comments import PERMISSION, pull_request_of_commit, upsert_comment
-from mlops_assets.publish.context import CIContext, Target, commit_sha, event_target, parse_target
+from mlops_assets.publish.context import (
+    CIContext,
+    Target,
+    commit_sha,
+    event_target,
+    from_fork,
+    parse_target,
+)
 from mlops_assets.publish.plots import (
     BRANCH_PERMISSION,
     branch_plots,
@@ -30,9 +37,11 @@ class Publication:
     created: bool | None = None
 
 
-def _local_reason(github, ci: CIContext) -> str | None:
+def _local_reason(github, ci: CIContext, payload: dict) -> str | None:
     if github.target.strip() == "local":
         return "target is 'local'"
+    if from_fork(ci, payload):
+        return "a pull request from a fork, whose token cannot comment"
     if not github.resolved_token():
         return (
             "no GitHub token (GITHUB_TOKEN unset: outside CI, or a pull request from a fork, "
@@ -73,7 +82,7 @@ def publish_report(
         commit_url=ci.commit_url(sha) if sha else None,
         duration_seconds=duration_seconds,
     )
-    reason = _local_reason(github, ci)
+    reason = _local_reason(github, ci, payload)
     if reason:
         body = render_comment(
             report, key=key, links=links, plots=local_plots(report.plots, local_path.parent)
@@ -115,13 +124,13 @@ def publish_report(
 
     plots = _publish_plots(github, report, repo, ci, sha, call, warn)
     body = render_comment(report, key=key, links=links, plots=plots)
-    write_text_atomic(local_path, body)  # kept even if GitHub refuses it
+    write_text_atomic(local_path, body)  # kept, with the job summary, even if GitHub refuses it
+    append_step_summary(ci, body)
     posted = call(
         lambda: upsert_comment(repo, target, body, sticky_marker(key)),
         f"commenting on {target}",
         PERMISSION[target.kind],
     )
-    append_step_summary(ci, body)
     log(f"{'created' if posted.created else 'updated'} the report on {target}: {posted.url}")
     return Publication(str(target), reason, body, url=posted.url, created=posted.created)
 

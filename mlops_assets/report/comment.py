@@ -317,7 +317,7 @@ def _cut(text: str, budget: int) -> str:
 def render_comment(
     report: Any,
     *,
-    key: str = "mlops-assets",
+    key: str = "retrain",
     plots: PublishedPlots | None = None,
     links: CommentLinks | None = None,
     limit: int = GITHUB_BODY_LIMIT,
