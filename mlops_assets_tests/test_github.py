@@ -15,7 +15,7 @@ from mlops_assets.publish.pr_report import publish_report
 from mlops_assets.publish.retry import GitHubPublishError
 from mlops_assets.report.baseline import Baseline
 from mlops_assets.resources.artifacts import ArtifactStore
-from mlops_assets.resources.github import GitHubResource
+from mlops_assets.resources.github import TARGET_ENV, GitHubResource
 from mlops_assets_tests.fake_github import FakeGitHub
 
 HEAD = "c0ffee" + "0" * 34
@@ -51,6 +51,7 @@ def actions(monkeypatch, tmp_path, fake_github):
     def use(fake: FakeGitHub = fake_github, **kwargs) -> dict[str, str]:
         for name in [n for n in os.environ if n.startswith("GITHUB_")]:
             monkeypatch.delenv(name)
+        monkeypatch.delenv(TARGET_ENV, raising=False)
         env = fake.actions_env(tmp_path, **kwargs)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
@@ -149,6 +150,27 @@ def test_a_forced_target_overrides_the_event(fake_github, actions, tmp_path, tar
     assert len(fake_github.comments_on(kind, id)) == 1
     assert not fake_github.comments_on("issue", 7)
     assert result.reason == f"target set to {target}"
+
+
+def test_the_pull_request_number_can_come_from_github_ref(
+    fake_github, actions, tmp_path, monkeypatch
+):
+    fake_github.add_pull(8, HEAD)
+    actions(event_name="pull_request", payload={})
+    monkeypatch.setenv("GITHUB_REF", "refs/pull/8/merge")
+
+    assert publish(tmp_path).target == "pull request #8"
+    assert len(fake_github.comments_on("issue", 8)) == 1
+
+
+def test_the_target_can_be_set_by_environment(fake_github, actions, tmp_path, monkeypatch):
+    actions(event_name="pull_request", payload=pr_event(7))
+    monkeypatch.setenv(TARGET_ENV, "local")
+
+    result = publish(tmp_path)
+
+    assert result.target == "local file" and result.reason == "target is 'local'"
+    assert fake_github.requests == []
 
 
 def test_all_pages_are_searched_for_the_marker(fake_github, actions, tmp_path):

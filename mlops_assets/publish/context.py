@@ -106,9 +106,12 @@ def event_target(ci: CIContext, payload: Mapping) -> Target | None:
     a schedule), so the commit's pull request has to be looked up."""
     if ci.event_name in PULL_REQUEST_EVENTS:
         number = (payload.get("pull_request") or {}).get("number") or payload.get("number")
+        if not number and (ref := re.fullmatch(r"refs/pull/(\d+)/(merge|head)", ci.ref)):
+            number = ref.group(1)
         if not number:
             raise TargetError(
-                f"the {ci.event_name} event payload ({ci.event_path}) has no pull_request.number"
+                f"the {ci.event_name} event has no pull request number: neither the payload "
+                f"GITHUB_EVENT_PATH={ci.event_path or '(unset)'} nor GITHUB_REF={ci.ref!r} names one"
             )
         return Target("pr", str(number))
     if ci.event_name == "issue_comment" and payload.get("issue", {}).get("number"):

@@ -38,7 +38,7 @@ class Publication:
 
 
 def _local_reason(github, ci: CIContext, payload: dict) -> str | None:
-    if github.target.strip() == "local":
+    if github.resolved_target() == "local":
         return "target is 'local'"
     if from_fork(ci, payload):
         return "a pull request from a fork, whose token cannot comment"
@@ -104,8 +104,8 @@ def publish_report(
             log=warn,
         )
 
-    target = parse_target(github.target)
-    reason = f"target set to {github.target}"
+    target = parse_target(github.resolved_target())
+    reason = f"target set to {github.resolved_target()}"
     if target is None:
         target = event_target(ci, payload)
         reason = f"{ci.event_name} event"

@@ -111,14 +111,12 @@ def call_with_retries(
     policy: RetryPolicy,
     redact: Callable[[str], str] = lambda text: text,
     log: Callable[[str], None] = lambda message: None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
 ) -> T:
     """Run ``operation``; retry transient failures with exponential backoff, honouring
-    Retry-After, until ``policy.budget_seconds`` of waiting would be exceeded."""
+    Retry-After, while the next attempt would start within ``policy.budget_seconds``."""
     from github import GithubException
 
-    start, attempt = clock(), 0
+    start, attempt = time.monotonic(), 0
     while True:
         try:
             return operation()
@@ -132,7 +130,7 @@ def call_with_retries(
             delay = asked if asked is not None else policy.base_delay * 2 ** (attempt - 1)
             delay = min(delay, policy.max_delay) if asked is None else delay
             status = getattr(error, "status", type(error).__name__)
-            if clock() - start + delay > policy.budget_seconds:
+            if time.monotonic() - start + delay > policy.budget_seconds:
                 why = f"GitHub asked to wait {asked:.0f} s, " if asked is not None else ""
                 raise GitHubPublishError(
                     f"gave up {action} after {attempt} attempts ({status}: "
@@ -140,4 +138,4 @@ def call_with_retries(
                     f"{policy.budget_seconds:.0f} s (retry_budget_seconds)"
                 ) from None
             log(f"{action}: GitHub answered {status}; retrying in {delay:.1f} s")
-            sleep(delay)
+            time.sleep(delay)

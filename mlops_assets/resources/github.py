@@ -6,6 +6,7 @@ or error messages (``redact`` scrubs any text that could echo it).
 """
 
 import os
+from dataclasses import replace
 
 from dagster import ConfigurableResource
 from pydantic import Field
@@ -15,6 +16,7 @@ from mlops_assets.publish.plots import PUBLISHERS
 from mlops_assets.publish.retry import RetryPolicy
 
 TOKEN_ENV = "GITHUB_TOKEN"
+TARGET_ENV = "MLOPS_ASSETS_GITHUB_TARGET"
 
 
 class GitHubResource(ConfigurableResource):
@@ -27,7 +29,9 @@ class GitHubResource(ConfigurableResource):
     repository: str = Field(default="", description="owner/name; empty: $GITHUB_REPOSITORY")
     api_url: str = Field(default="", description="REST API root; empty: $GITHUB_API_URL")
     target: str = Field(
-        default="auto", description="auto, local, pr/<number>, issue/<number> or commit/<sha>"
+        default="",
+        description="auto, local, pr/<number>, issue/<number> or commit/<sha>; "
+        f"empty: ${TARGET_ENV} or auto",
     )
     key: str = Field(
         default="", description="Names the sticky comment; empty: $GITHUB_WORKFLOW or 'retrain'"
@@ -43,13 +47,14 @@ class GitHubResource(ConfigurableResource):
 
     def ci_context(self) -> CIContext:
         ci = CIContext.from_env(os.environ)
-        return CIContext(
-            **{
-                **ci.__dict__,
-                "repository": self.repository or ci.repository,
-                "api_url": (self.api_url or ci.api_url).rstrip("/"),
-            }
+        return replace(
+            ci,
+            repository=self.repository or ci.repository,
+            api_url=(self.api_url or ci.api_url).rstrip("/"),
         )
+
+    def resolved_target(self) -> str:
+        return (self.target or os.environ.get(TARGET_ENV) or "auto").strip()
 
     def sticky_key(self, ci: CIContext) -> str:
         return self.key or ci.workflow or "retrain"
@@ -59,8 +64,8 @@ class GitHubResource(ConfigurableResource):
 
     def validated(self) -> "GitHubResource":
         """Fail early, naming the setting, instead of after training."""
-        if self.target.strip() != "local":
-            parse_target(self.target)
+        if self.resolved_target() != "local":
+            parse_target(self.resolved_target())
         if self.plots not in PUBLISHERS:
             raise ValueError(f"GitHubResource.plots is {self.plots!r}; use one of {PUBLISHERS}")
         return self
