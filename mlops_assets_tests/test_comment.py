@@ -108,7 +108,7 @@ def check_xychart(block: str) -> tuple[list[str], list[list[float]]]:
         if m := re.fullmatch(r'    title "[^"]+"', line):
             continue
         if m := re.fullmatch(r'    x-axis (?:"[^"]+" )?\[(.+)\]', line):
-            categories = [c.strip() for c in m[1].split(",")]
+            categories = [c.strip().strip('"') for c in m[1].split(",")]
         elif re.fullmatch(r'    y-axis "[^"]+"', line):
             continue
         elif m := re.fullmatch(r"    (?:line|bar) \[(.+)\]", line):

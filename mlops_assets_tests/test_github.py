@@ -21,6 +21,7 @@ from mlops_assets_tests.fake_github import FakeGitHub
 HEAD = "c0ffee" + "0" * 34
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 MARKER_LINE = "<!-- mlops-assets sticky: retrain -->"
+MARKER = f"<!-- mlops-assets report -->\n{MARKER_LINE}\n"
 
 
 def make_report(tmp_path: Path, mae: float = 41.0, **overrides) -> MetricsReport:
@@ -84,15 +85,18 @@ def pr_event(number: int) -> dict:
 
 def test_three_runs_leave_exactly_one_comment_edited_in_place(fake_github, actions, tmp_path):
     fake_github.add_pull(7, HEAD)
-    fake_github.add_comments("issue", 7, ["LGTM", "<!-- mlops-assets sticky: other -->\nother"])
+    quoted = f"> <!-- mlops-assets report -->\n> {MARKER_LINE}\n\nwhy is mae worse?"
+    other = f"<!-- mlops-assets report -->\n{MARKER_LINE.replace('retrain', 'nightly')}"
+    fake_github.add_comments("issue", 7, ["LGTM", quoted, other])
     actions(event_name="pull_request", payload=pr_event(7), sha="f" * 40)
 
     first = publish(tmp_path, make_report(tmp_path, mae=44.0))
     second = publish(tmp_path, make_report(tmp_path, mae=42.0))
     third = publish(tmp_path, make_report(tmp_path, mae=41.0))
 
-    ours = [c for c in fake_github.comments_on("issue", 7) if MARKER_LINE in c.body]
-    assert len(ours) == 1 and len(fake_github.comments_on("issue", 7)) == 3
+    ours = [c for c in fake_github.comments_on("issue", 7) if c.body.startswith(MARKER)]
+    assert len(ours) == 1 and len(fake_github.comments_on("issue", 7)) == 4
+    assert fake_github.comments_on("issue", 7)[1].body == quoted
     assert "| **mae** | ↓ lower | 41 |" in ours[0].body
     assert (first.created, second.created, third.created) == (True, False, False)
     assert third.url.endswith(f"/pull/7#issuecomment-{ours[0].id}")

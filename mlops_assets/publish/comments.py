@@ -26,6 +26,12 @@ def pull_request_of_commit(repo, sha: str) -> Target | None:
     return None
 
 
+def is_report(body: str | None, marker: str) -> bool:
+    """A comment is ours when it starts with the marker lines: a reply quoting it does not."""
+    lines = marker.splitlines()
+    return (body or "").splitlines()[: len(lines)] == lines
+
+
 def _thread(repo, target: Target):
     """What the comments hang on: the issue of a pull request or issue, or the commit."""
     if target.kind == "commit":
@@ -34,10 +40,10 @@ def _thread(repo, target: Target):
 
 
 def upsert_comment(repo, target: Target, body: str, marker: str) -> PostedComment:
-    """Edit the comment that carries ``marker`` or, when there is none, create it."""
+    """Edit the comment that starts with ``marker`` or, when there is none, create it."""
     thread = _thread(repo, target)
     for comment in thread.get_comments():
-        if marker in (comment.body or ""):
+        if is_report(comment.body, marker):
             comment.edit(body)
             return PostedComment(comment.html_url, created=False)
     created = thread.create_comment(body)

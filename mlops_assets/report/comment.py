@@ -229,7 +229,7 @@ def comparison_chart(report: Any) -> str:
             "```mermaid",
             "xychart-beta",
             f'    title "{title}"',
-            f"    x-axis [{', '.join(names)}]",
+            "    x-axis [" + ", ".join(f'"{n}"' for n in names) + "]",
             f"    bar [{', '.join(_plain_number(other[n]) for n in names)}]",
             f"    bar [{', '.join(_plain_number(report.metrics[n]) for n in names)}]",
             "```",
