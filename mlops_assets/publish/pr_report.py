@@ -7,6 +7,7 @@ the local file and the job summary, the reason is logged, and the step succeeds.
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops_assets.publish.comments import PERMISSION, pull_request_of_commit, upsert_comment
 from mlops_assets.publish.context import (
@@ -27,6 +28,10 @@ from mlops_assets.publish.retry import GitHubPublishError, call_with_retries
 from mlops_assets.report.comment import CommentLinks, PublishedPlots, render_comment, sticky_marker
 from mlops_assets.resources.artifacts import write_text_atomic
 
+if TYPE_CHECKING:
+    from mlops_assets.assets.metrics_report import MetricsReport
+    from mlops_assets.resources.github import GitHubResource
+
 
 @dataclass(frozen=True)
 class Publication:
@@ -37,7 +42,7 @@ class Publication:
     created: bool | None = None
 
 
-def _local_reason(github, ci: CIContext, payload: dict) -> str | None:
+def _local_reason(github: "GitHubResource", ci: CIContext, payload: dict) -> str | None:
     if github.resolved_target() == "local":
         return "target is 'local'"
     if from_fork(ci, payload):
@@ -62,8 +67,8 @@ def append_step_summary(ci: CIContext, body: str) -> bool:
 
 
 def publish_report(
-    report,
-    github,
+    report: "MetricsReport",
+    github: "GitHubResource",
     *,
     local_path: Path,
     log: Callable[[str], None],
