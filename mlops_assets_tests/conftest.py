@@ -43,7 +43,7 @@ class Workspace:
             "artifacts": ArtifactStore(root=str(self.artifacts)),
             "tracking": MlflowTracking(tracking_uri=self.tracking_uri, experiment_name="tests"),
             "io_manager": FilesystemIOManager(base_dir=str(root / "storage")),
-            # Never post from a test run in CI; test_github.py swaps in a fake server's.
+            # Never post from a test run in CI (test_github.py posts to a fake server).
             "github": GitHubResource(target="local"),
         }
 
