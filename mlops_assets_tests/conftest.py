@@ -12,7 +12,9 @@ from mlops_assets.assets.raw_data import raw_data
 from mlops_assets.assets.trained_model import trained_model
 from mlops_assets.project import project_dir
 from mlops_assets.resources.artifacts import ArtifactStore
+from mlops_assets.resources.github import GitHubResource
 from mlops_assets.resources.tracking import MlflowTracking, local_tracking_uri
+from mlops_assets_tests.fake_github import fake_github  # noqa: F401  (a fixture for every test)
 
 ALL_ASSETS = [raw_data, features, trained_model, metrics_report, pr_comment]
 SAMPLE_CSV = project_dir() / "data" / "diabetes.csv"
@@ -41,6 +43,8 @@ class Workspace:
             "artifacts": ArtifactStore(root=str(self.artifacts)),
             "tracking": MlflowTracking(tracking_uri=self.tracking_uri, experiment_name="tests"),
             "io_manager": FilesystemIOManager(base_dir=str(root / "storage")),
+            # Never post from a test run in CI (test_github.py posts to a fake server).
+            "github": GitHubResource(target="local"),
         }
 
     @property
