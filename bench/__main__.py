@@ -1,0 +1,23 @@
+"""``python -m bench [name ...]``: run the benchmarks and print one line per figure."""
+
+import importlib
+import platform
+import sys
+
+BENCHMARKS = ["import_time", "training", "scale"]
+
+
+def main(names: list[str]) -> int:
+    import os
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    missed = 0
+    for name in names or BENCHMARKS:
+        for figure in importlib.import_module(f"bench.{name}").run():
+            print(figure.line(), flush=True)
+            missed += not figure.ok
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
