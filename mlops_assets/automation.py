@@ -31,6 +31,7 @@ from mlops_assets.git_changes import (
     check_repository,
     current_branch,
 )
+from mlops_assets.github_pulls import GitHubTarget, PullHead, open_pull_heads
 from mlops_assets.params import PARAMS_FILE, ParamsError, read_params
 from mlops_assets.project import project_dir
 
@@ -218,11 +219,59 @@ def git_changes_sensor(context: SensorEvaluationContext) -> SensorResult:
     return SensorResult(run_requests=requests, skip_reason=skip, cursor=write_cursor(next_cursor))
 
 
+def plan_pull_requests(
+    pulls: list[PullHead], cursor: dict[str, str]
+) -> tuple[list[RunRequest], dict[str, str]]:
+    """One run per (PR, head SHA) not seen yet; the next cursor holds the open PRs only."""
+    requests = [
+        RunRequest(
+            run_key=f"pr-{pull.number}-{pull.sha}",
+            tags={
+                TRIGGER_TAG: "github_pr",
+                PR_NUMBER_TAG: str(pull.number),
+                COMMIT_TAG: pull.sha,
+                BRANCH_TAG: pull.branch,
+            },
+        )
+        for pull in pulls
+        if cursor.get(str(pull.number)) != pull.sha
+    ]
+    return requests, {str(pull.number): pull.sha for pull in pulls}
+
+
+@sensor(
+    name="github_pull_requests",
+    job_name=RETRAIN_JOB,
+    minimum_interval_seconds=max(_sensor_interval(), 60),
+    default_status=_default_sensor_status(),
+    description="With GITHUB_TOKEN and GITHUB_REPOSITORY: retrains each open PR's new head commit.",
+)
+def github_pull_requests_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+    try:
+        target = GitHubTarget.from_env()
+    except ValueError as exc:
+        return SkipReason(str(exc))
+    if target is None:
+        return SkipReason("GitHub mode is off: set GITHUB_TOKEN and GITHUB_REPOSITORY (owner/name)")
+    try:
+        pulls = open_pull_heads(target)
+    except Exception as exc:  # noqa: BLE001 -- network or API trouble: skip, retry next tick
+        status = getattr(exc, "status", None)
+        return SkipReason(
+            f"could not list the open PRs of {target.repository} at {target.api_url}: "
+            f"{type(exc).__name__}{f' (HTTP {status})' if status else ''}"
+        )
+    requests, next_cursor = plan_pull_requests(pulls, read_cursor(context.cursor))
+    skip = None if requests else SkipReason(f"no new head commit on {len(pulls)} open PR(s)")
+    return SensorResult(run_requests=requests, skip_reason=skip, cursor=write_cursor(next_cursor))
+
+
 def _retrain_cron() -> tuple[str, str]:
     """The cron string and where it came from (for error messages)."""
     if os.environ.get(CRON_ENV):
         return os.environ[CRON_ENV], CRON_ENV
-    return automation_params()["retrain_cron"], f"{project_dir() / PARAMS_FILE}: automation.retrain_cron"
+    source = f"{project_dir() / PARAMS_FILE}: automation.retrain_cron"
+    return automation_params()["retrain_cron"], source
 
 
 def _build_schedule():
@@ -241,7 +290,9 @@ def _build_schedule():
         )
         def periodic_retrain(context: ScheduleEvaluationContext) -> RunRequest:
             when = context.scheduled_execution_time.isoformat()
-            return RunRequest(run_key=when, tags={TRIGGER_TAG: "schedule", SCHEDULED_TIME_TAG: when})
+            return RunRequest(
+                run_key=when, tags={TRIGGER_TAG: "schedule", SCHEDULED_TIME_TAG: when}
+            )
 
     except Exception as exc:  # Dagster's message does not say where the cron came from
         raise ValueError(

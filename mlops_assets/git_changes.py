@@ -34,7 +34,9 @@ def git(repo: Path, *args: str) -> str:
     except FileNotFoundError as exc:
         raise GitError("the git executable is not on PATH") from exc
     except subprocess.TimeoutExpired as exc:
-        raise GitError(f"`git {' '.join(args)}` in {repo} took over {GIT_TIMEOUT_SECONDS}s") from exc
+        raise GitError(
+            f"`git {' '.join(args)}` in {repo} took over {GIT_TIMEOUT_SECONDS}s"
+        ) from exc
     if done.returncode != 0:
         detail = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
         raise GitError(f"`git {' '.join(args)}` failed in {repo}: {detail[0]}")

@@ -22,6 +22,7 @@ def run_git(cwd: Path, *args: str) -> str:
         capture_output=True,
         text=True,
         env={**os.environ, **GIT_ENV},
+        check=False,
     )
     assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
     return done.stdout.strip()

@@ -45,8 +45,8 @@ def tick(repo: GitRepo | Path, cursor: dict | None = None, branches=(), globs=GL
 def test_first_tick_starts_watching_then_a_data_commit_requests_one_tagged_run(repo):
     requests, reasons, cursor = tick(repo)
     assert requests == []
-    assert reasons == [f"main: started watching at {repo.head()[:10]}; later commits that "
-                       f"change {list(GLOBS)} retrain"]
+    started = f"main: started watching at {repo.head()[:10]}; later commits that change"
+    assert reasons == [f"{started} {list(GLOBS)} retrain"]
     assert cursor == {"main": repo.head()}
     previous = repo.head()
 
@@ -217,7 +217,9 @@ def test_the_sensor_on_a_real_instance_follows_commits_through_its_cursor(
     assert third.run_requests == [] and "none matches" in third.skip_reason.skip_message
 
 
-def test_the_sensor_on_a_missing_repository_skips_instead_of_failing(tmp_path, instance, monkeypatch):
+def test_the_sensor_on_a_missing_repository_skips_instead_of_failing(
+    tmp_path, instance, monkeypatch
+):
     monkeypatch.setenv(automation.WATCH_REPO_ENV, str(tmp_path / "gone"))
 
     result = git_changes_sensor(build_sensor_context(instance=instance, cursor='{"main": "abc"}'))
@@ -234,7 +236,9 @@ def test_the_watch_paths_come_from_the_environment_when_set(monkeypatch, tmp_pat
 
     settings = WatchSettings.from_env()
 
-    assert settings == WatchSettings(tmp_path.resolve(), ("main", "dev"), ("data/*", "features.yaml"))
+    assert settings == WatchSettings(
+        tmp_path.resolve(), ("main", "dev"), ("data/*", "features.yaml")
+    )
 
 
 def test_the_schedule_is_weekly_by_default_and_tags_the_scheduled_time():
@@ -243,7 +247,9 @@ def test_the_schedule_is_weekly_by_default_and_tags_the_scheduled_time():
     assert schedule.job_name == "retrain"
     when = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
 
-    [request] = schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=when)).run_requests
+    [request] = schedule.evaluate_tick(
+        build_schedule_context(scheduled_execution_time=when)
+    ).run_requests
 
     assert request.tags[SCHEDULED_TIME_TAG] == "2026-11-30T03:00:00+00:00"
     assert request.tags[automation.TRIGGER_TAG] == "schedule"
