@@ -1,0 +1,181 @@
+"""The GitHub Actions workflows: schema-valid, least privilege, and played end to end."""
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlops_assets.project import project_dir
+from mlops_assets_tests.conftest import run_config
+from mlops_assets_tests.git_repo import GitRepo
+from mlops_assets_tests.workflow_player import Event, WorkflowPlayer, evaluate, substitute
+
+WORKFLOWS = project_dir() / ".github" / "workflows"
+RETRAIN = WORKFLOWS / "retrain.yml"
+
+
+def load(path: Path) -> dict:
+    workflow = yaml.safe_load(path.read_text())
+    workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads `on:` as True
+    return workflow
+
+
+def test_the_workflows_validate_against_the_github_workflow_schema():
+    files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
+    assert len(files) == 3
+
+    done = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows"]
+        + files,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_schema_check_rejects_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    step: []\n")
+
+    done = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows"]
+        + [str(broken)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert done.returncode != 0
+
+
+@pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
+def test_least_privilege_and_no_secrets_for_forks(path):
+    workflow = load(path)
+    text = path.read_text()
+
+    assert workflow["permissions"] == {"contents": "read"}
+    assert "pull_request_target" not in workflow["on"]  # would hand secrets to forks' code
+    for name, job in workflow["jobs"].items():
+        extra = {k: v for k, v in job.get("permissions", {}).items() if k != "contents"}
+        assert extra in ({}, {"pull-requests": "write"}), name
+        if extra:
+            assert path.name == "retrain.yml"
+        for step in job["steps"]:
+            assert "secrets." not in step.get("run", ""), "secrets only through the environment"
+            if step.get("uses", "").startswith("actions/checkout"):
+                assert step["with"]["fetch-depth"] == 0  # diffs against the base branch
+                assert step["with"]["persist-credentials"] is False
+            if step.get("uses", "").startswith("actions/setup-python"):
+                assert step["with"]["cache"] == "pip"
+    assert "secrets.GITHUB_TOKEN" not in text or path.name == "retrain.yml"
+
+
+def test_retrain_triggers_concurrency_and_persisted_dagster_home():
+    workflow = load(RETRAIN)
+    assert set(workflow["on"]) == {"push", "pull_request", "workflow_dispatch"}
+    assert "pull_request.number" in workflow["concurrency"]["group"]
+    job = workflow["jobs"]["retrain"]
+    assert job["env"]["DAGSTER_HOME"] == "${{ github.workspace }}/.dagster_home"
+    [cache] = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache")]
+    assert ".dagster_home" in cache["with"]["path"]
+    scheduled = load(WORKFLOWS / "scheduled-retrain.yml")
+    assert scheduled["on"]["schedule"] == [{"cron": "0 3 * * 1"}]
+    tests = load(WORKFLOWS / "tests.yml")
+    assert any(s.get("run") == "make test" for s in tests["jobs"]["test"]["steps"])
+
+
+def test_the_expression_subset_behaves_like_github():
+    contexts = {
+        "github": {"event_name": "pull_request", "event": {"pull_request": {"number": 42}}},
+        "inputs": {},
+        "vars": {"X": "x"},
+    }
+    assert evaluate("github.event.pull_request.number || github.ref", contexts) == 42
+    assert evaluate("inputs.run_config || vars.X", contexts) == "x"
+    assert evaluate("github.event_name == 'PULL_REQUEST'", contexts) is True
+    assert evaluate("!(github.event_name == 'push') && 'yes'", contexts) == "yes"
+    assert evaluate("github.event_name == 'push' && 'yes'", contexts) is False
+    assert evaluate("failure()", contexts, status="failure") is True
+    assert substitute("a-${{ inputs.nothing }}-${{ vars.X }}", contexts) == "a--x"
+
+
+def project_repository(path: Path) -> GitRepo:
+    """A git repository holding this checkout's files as they are now, committed on main."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=project_dir(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    repo = GitRepo(path)
+    for name in listed:
+        source = project_dir() / name
+        if source.is_file():
+            (path / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, path / name)
+    repo.git("add", "--all")
+    repo.git("commit", "--quiet", "-m", "the project")
+    return repo
+
+
+def count_runs(dagster_home: Path) -> int:
+    with sqlite3.connect(dagster_home / "history" / "runs.db") as db:
+        return db.execute("select count(*) from runs").fetchone()[0]
+
+
+def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
+    source = project_repository(tmp_path / "origin")
+    source.git("checkout", "--quiet", "-b", "more-data")
+    head = source.commit({"README.md": "# a PR\n"}, "a pull request")
+    event = Event(
+        name="pull_request",
+        sha=head,
+        ref="refs/pull/42/merge",
+        head_ref="more-data",
+        base_ref="main",
+        payload={
+            "action": "synchronize",
+            "number": 42,
+            "pull_request": {
+                "number": 42,
+                "head": {"sha": head, "ref": "more-data", "repo": {"full_name": "octo/model"}},
+                "base": {"ref": "main", "repo": {"full_name": "octo/model"}},
+            },
+            "repository": {"full_name": "octo/model", "default_branch": "main"},
+        },
+    )
+    player = WorkflowPlayer(
+        RETRAIN,
+        source.path,
+        cache_dir=tmp_path / "actions_cache",
+        tool_dir=tmp_path / "tool_cache",
+        variables={"RETRAIN_RUN_CONFIG": json.dumps(run_config())},  # a few epochs
+    )
+
+    first = player.play("retrain", event, tmp_path / "play1")
+
+    assert first.succeeded, first.failure_log()
+    assert [s.outcome for s in first.steps] == ["success"] * len(first.steps)
+    workspace = first.workspace
+    comment = workspace / "artifacts" / "pr_comment.md"
+    assert comment.read_text().startswith("<!-- mlops-assets report -->")
+    uploaded = first.uploads / "model-and-report" / "artifacts"
+    assert (uploaded / "latest" / "model.keras").stat().st_size > 1000
+    assert (uploaded / "latest" / "report.md").read_text()
+    assert (uploaded / "pr_comment.md").read_text() == comment.read_text()
+    assert count_runs(workspace / ".dagster_home") == 1
+
+    second = player.play("retrain", event, tmp_path / "play2")
+
+    assert second.succeeded, second.failure_log()
+    restored = [s.log for s in second.steps if s.log.startswith("cache")]
+    assert restored == ["cache restored from dagster-home-more-data-1001-1"]
+    assert count_runs(second.workspace / ".dagster_home") == 2  # the first play's history too
