@@ -131,7 +131,27 @@ def count_runs(dagster_home: Path) -> int:
         return db.execute("select count(*) from runs").fetchone()[0]
 
 
+def cache_a_dagster_home_with_one_run(cache_entry: Path) -> None:
+    """What an earlier run on main left in the Actions cache: an instance with one run."""
+    from dagster import DagsterInstance, asset, materialize
+
+    @asset
+    def earlier() -> int:
+        return 1
+
+    home = cache_entry / ".dagster_home"
+    home.mkdir(parents=True)
+    with DagsterInstance.local_temp(str(home)) as instance:
+        assert materialize([earlier], instance=instance).success
+    assert count_runs(home) == 1
+
+
 def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
+    """One play takes a minute or two: installing, importing TensorFlow, training a few epochs.
+
+    To do once the fake GitHub server is merged: pass its URL as ``api_url`` and a token in
+    ``secrets``, check the comment on PR 42, then play again and check it was updated, not added.
+    """
     source = project_repository(tmp_path / "origin")
     source.git("checkout", "--quiet", "-b", "more-data")
     head = source.commit({"README.md": "# a PR\n"}, "a pull request")
@@ -152,30 +172,30 @@ def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
             "repository": {"full_name": "octo/model", "default_branch": "main"},
         },
     )
+    cache = tmp_path / "actions_cache"
+    cache_a_dagster_home_with_one_run(cache / "dagster-home-main-900-1")
     player = WorkflowPlayer(
         RETRAIN,
         source.path,
-        cache_dir=tmp_path / "actions_cache",
+        cache_dir=cache,
         tool_dir=tmp_path / "tool_cache",
         variables={"RETRAIN_RUN_CONFIG": json.dumps(run_config())},  # a few epochs
     )
 
-    first = player.play("retrain", event, tmp_path / "play1")
+    played = player.play("retrain", event, tmp_path / "play")
 
-    assert first.succeeded, first.failure_log()
-    assert [s.outcome for s in first.steps] == ["success"] * len(first.steps)
-    workspace = first.workspace
+    assert played.succeeded, played.failure_log()
+    assert [s.outcome for s in played.steps] == ["success"] * len(played.steps)
+    workspace = played.workspace
+    assert (workspace / "README.md").read_text() == "# a PR\n"  # the PR's commit was checked out
     comment = workspace / "artifacts" / "pr_comment.md"
     assert comment.read_text().startswith("<!-- mlops-assets report -->")
-    uploaded = first.uploads / "model-and-report" / "artifacts"
+    uploaded = played.uploads / "model-and-report" / "artifacts"
     assert (uploaded / "latest" / "model.keras").stat().st_size > 1000
     assert (uploaded / "latest" / "report.md").read_text()
     assert (uploaded / "pr_comment.md").read_text() == comment.read_text()
-    assert count_runs(workspace / ".dagster_home") == 1
-
-    second = player.play("retrain", event, tmp_path / "play2")
-
-    assert second.succeeded, second.failure_log()
-    restored = [s.log for s in second.steps if s.log.startswith("cache")]
-    assert restored == ["cache restored from dagster-home-more-data-1001-1"]
-    assert count_runs(second.workspace / ".dagster_home") == 2  # the first play's history too
+    # DAGSTER_HOME came from the base branch's cache entry and goes back with this run in it.
+    restored = [s.log for s in played.steps if s.log.startswith("cache")]
+    assert restored == ["cache restored from dagster-home-main-900-1"]
+    assert count_runs(workspace / ".dagster_home") == 2
+    assert count_runs(cache / "dagster-home-more-data-1001-1" / ".dagster_home") == 2

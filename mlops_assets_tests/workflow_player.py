@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,7 @@ class StepResult:
     name: str
     outcome: str  # success | failure | skipped
     log: str = ""
+    seconds: float = 0.0
 
 
 @dataclass
@@ -188,7 +190,9 @@ class PlayResult:
         return all(step.outcome != "failure" for step in self.steps)
 
     def failure_log(self) -> str:
-        return "\n".join(f"--- {s.name}: {s.outcome}\n{s.log[-4000:]}" for s in self.steps)
+        return "\n".join(
+            f"--- {s.name}: {s.outcome} ({s.seconds:.1f}s)\n{s.log[-4000:]}" for s in self.steps
+        )
 
 
 @dataclass
@@ -302,6 +306,7 @@ class WorkflowPlayer:
             if not _truthy(evaluate(_strip(step.get("if", "success()")), contexts, status)):
                 result.steps.append(StepResult(name, "skipped"))
                 continue
+            started = time.monotonic()
             step_env = {
                 **env,
                 **{k: substitute(v, contexts) for k, v in step.get("env", {}).items()},
@@ -317,7 +322,7 @@ class WorkflowPlayer:
                 outcome, log = self._run(
                     substitute(step["run"], contexts), workspace, step_env, step
                 )
-            result.steps.append(StepResult(name, outcome, log))
+            result.steps.append(StepResult(name, outcome, log, time.monotonic() - started))
             _apply_runner_files(files, env)
         for post in post_steps:
             post(result.succeeded)
@@ -346,21 +351,26 @@ class WorkflowPlayer:
         if depth:
             args += ["--no-local", "--depth", str(depth), "--branch", _branch_of(event)]
         done = subprocess.run(
-            [*args, f"file://{self.source}", str(workspace)], capture_output=True, text=True
+            [*args, f"file://{self.source}", str(workspace)],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode == 0:
             done = subprocess.run(
                 ["git", "-C", str(workspace), "checkout", "--quiet", "--detach", event.sha],
                 capture_output=True,
                 text=True,
+                check=False,
             )
         return ("success" if done.returncode == 0 else "failure"), done.stderr, None
 
     def setup_python(self, inputs, workspace, env, event):
-        """A virtualenv that sees this interpreter's installed packages; pip stays offline."""
+        """A virtualenv that sees this interpreter's installed packages (pip included, so the
+        venv needs none of its own); pip stays offline and installs into the virtualenv."""
         venv = self.tool_dir / "python"
         if not (venv / "bin" / "python").exists():
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
             site = next((venv / "lib").glob("python3*/site-packages"))
             (site / "_shared_packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
         env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
