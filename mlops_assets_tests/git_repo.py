@@ -1,7 +1,11 @@
 """A real git repository on a temporary directory, driven through the git CLI."""
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
+
+from mlops_assets.project import project_dir
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test",
@@ -14,8 +18,6 @@ GIT_ENV = {
 
 
 def run_git(cwd: Path, *args: str) -> str:
-    import os
-
     done = subprocess.run(
         ["git", *args],
         cwd=cwd,
@@ -50,3 +52,23 @@ class GitRepo:
 
     def head(self) -> str:
         return self.git("rev-parse", "HEAD")
+
+
+def project_repository(path: Path) -> GitRepo:
+    """A git repository holding this checkout's files as they are now, committed on main."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=project_dir(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    repo = GitRepo(path)
+    for name in listed:
+        source = project_dir() / name
+        if source.is_file():
+            (path / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, path / name)
+    repo.git("add", "--all")
+    repo.git("commit", "--quiet", "-m", "the project")
+    return repo

@@ -1,7 +1,6 @@
 """The GitHub Actions workflows: schema-valid, least privilege, and played end to end."""
 
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import yaml
 
 from mlops_assets.project import project_dir
 from mlops_assets_tests.conftest import run_config
-from mlops_assets_tests.git_repo import GitRepo
+from mlops_assets_tests.git_repo import project_repository
 from mlops_assets_tests.workflow_player import Event, WorkflowPlayer, evaluate, substitute
 
 WORKFLOWS = project_dir() / ".github" / "workflows"
@@ -104,26 +103,6 @@ def test_the_expression_subset_behaves_like_github():
     assert evaluate("github.event_name == 'push' && 'yes'", contexts) is False
     assert evaluate("failure()", contexts, status="failure") is True
     assert substitute("a-${{ inputs.nothing }}-${{ vars.X }}", contexts) == "a--x"
-
-
-def project_repository(path: Path) -> GitRepo:
-    """A git repository holding this checkout's files as they are now, committed on main."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=project_dir(),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
-    repo = GitRepo(path)
-    for name in listed:
-        source = project_dir() / name
-        if source.is_file():
-            (path / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, path / name)
-    repo.git("add", "--all")
-    repo.git("commit", "--quiet", "-m", "the project")
-    return repo
 
 
 def count_runs(dagster_home: Path) -> int:
