@@ -11,6 +11,7 @@ tip and the new tip compared directly), and in a shallow clone (no history neede
 """
 
 import fnmatch
+import os
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 
 GIT_TIMEOUT_SECONDS = 30
 DETACHED = "HEAD"
+REPOSITORY_OVERRIDES = {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"}
 
 
 class GitError(RuntimeError):
@@ -27,9 +29,16 @@ class GitError(RuntimeError):
 def git(repo: Path, *args: str) -> str:
     """Run ``git -C repo args`` and return its stdout, stripped; ``GitError`` on any failure."""
     command = ["git", "-C", str(repo), *args]
+    # Variables a git hook or wrapper may have set would point every command at another repo.
+    env = {k: v for k, v in os.environ.items() if k not in REPOSITORY_OVERRIDES}
     try:
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=GIT_TIMEOUT_SECONDS, check=False
+            command,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=False,
+            env=env,
         )
     except FileNotFoundError as exc:
         raise GitError("the git executable is not on PATH") from exc
@@ -88,8 +97,8 @@ def changed_paths(repo: Path, old: str, new: str) -> list[str]:
     ``--relative`` keeps only paths under ``repo`` when it is a subdirectory of the work tree
     (a project inside a monorepo), so the watch globs are always relative to the project.
     """
-    out = git(repo, "diff", "--name-only", "--no-renames", "--relative", old, new, "--")
-    return [line for line in out.splitlines() if line]
+    out = git(repo, "diff", "-z", "--name-only", "--no-renames", "--relative", old, new, "--")
+    return [path for path in out.split("\0") if path]  # -z: unusual names arrive unquoted
 
 
 def matching(paths: Iterable[str], globs: Sequence[str]) -> list[str]:

@@ -86,6 +86,15 @@ def test_a_burst_of_commits_yields_one_run_for_the_newest_with_every_changed_inp
     assert request.tags[CHANGED_PATHS_TAG] == "mlops_assets/model.py, params.yaml"
 
 
+def test_unusual_file_names_match_unquoted(repo):
+    cursor = {"main": repo.head()}
+    repo.commit({"data/données été.csv": "x\n1\n"}, "accents and spaces")
+
+    [request], _, _ = tick(repo, cursor)
+
+    assert request.tags[CHANGED_PATHS_TAG] == "data/données été.csv"
+
+
 def test_a_change_reverted_within_the_burst_is_no_change(repo):
     cursor = {"main": repo.head()}
     original = (repo.path / "data/train.csv").read_text()
