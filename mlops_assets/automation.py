@@ -207,14 +207,19 @@ def _default_sensor_status() -> DefaultSensorStatus:
     default_status=_default_sensor_status(),
     description="Retrains when a commit changes an input of the graph (data, params, code).",
 )
-def git_changes_sensor(context: SensorEvaluationContext) -> SensorResult:
-    settings = WatchSettings.from_env()
+def git_changes_sensor(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+    try:
+        settings = WatchSettings.from_env()
+    except ParamsError as exc:  # params.yaml edited into a bad state: say so, tick again later
+        return SkipReason(str(exc))
     requests, reasons, next_cursor = plan_git_tick(settings, read_cursor(context.cursor))
     for request in requests:
         context.log.info(
             f"retrain {request.tags[BRANCH_TAG]} at {request.run_key}: "
             f"{request.tags[CHANGED_PATHS_TAG]}"
         )
+    for reason in reasons if requests else ():
+        context.log.info(reason)
     skip = None if requests else SkipReason("; ".join(reasons))
     return SensorResult(run_requests=requests, skip_reason=skip, cursor=write_cursor(next_cursor))
 

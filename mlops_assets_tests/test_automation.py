@@ -238,6 +238,17 @@ def test_the_sensor_on_a_missing_repository_skips_instead_of_failing(
     assert read_cursor(result.cursor) == {"main": "abc"}
 
 
+def test_a_bad_watch_paths_setting_in_params_yaml_is_a_skip(tmp_path, instance, monkeypatch):
+    (tmp_path / "params.yaml").write_text("automation:\n  watch_paths: data/*\n")
+    monkeypatch.setenv("MLOPS_ASSETS_PROJECT_DIR", str(tmp_path))
+    monkeypatch.delenv(automation.WATCH_PATHS_ENV, raising=False)
+
+    result = git_changes_sensor(build_sensor_context(instance=instance))
+
+    assert "automation.watch_paths must be a list" in result.skip_message
+    assert str(tmp_path / "params.yaml") in result.skip_message
+
+
 def test_the_watch_paths_come_from_the_environment_when_set(monkeypatch, tmp_path):
     monkeypatch.setenv(automation.WATCH_PATHS_ENV, "data/*, features.yaml")
     monkeypatch.setenv(automation.WATCH_BRANCHES_ENV, "main,dev")
