@@ -1,5 +1,7 @@
 """The git sensor and the retrain schedule, on real temporary git repositories and a real instance."""
 
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -286,3 +288,13 @@ def test_the_schedule_cron_comes_from_the_environment_and_a_bad_one_is_named(mon
     monkeypatch.setenv(automation.CRON_ENV, "every tuesday")
     with pytest.raises(ValueError, match="MLOPS_ASSETS_RETRAIN_CRON"):
         automation._build_schedule()
+
+
+def test_the_automation_keeps_the_code_location_light():
+    code = (
+        "import sys, mlops_assets; "
+        "assert mlops_assets.defs.get_sensor_def('github_pull_requests'); "
+        "print(sorted(m for m in ('github', 'git', 'tensorflow', 'mlflow') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -225,7 +225,6 @@ class WorkflowPlayer:
         api_url: str = "https://api.github.com",
         secrets: dict[str, str] | None = None,
         variables: dict[str, str] | None = None,
-        extra_env: dict[str, str] | None = None,
     ):
         self.workflow = yaml.safe_load(workflow.read_text())
         self.source = source
@@ -235,7 +234,6 @@ class WorkflowPlayer:
         self.api_url = api_url
         self.secrets = secrets or {}
         self.variables = variables or {}
-        self.extra_env = extra_env or {}
         self.plays = 0
 
     def play(self, job_name: str, event: Event, root: Path) -> PlayResult:
@@ -284,7 +282,6 @@ class WorkflowPlayer:
             "GITHUB_EVENT_PATH": str(event_path),
             **{f"GITHUB_{k.upper()}": v for k, v in github.items() if isinstance(v, str)},
             **{name: str(path) for name, path in files.items()},
-            **self.extra_env,
         }
         contexts: dict[str, Any] = {
             "github": github,
@@ -298,7 +295,7 @@ class WorkflowPlayer:
         for scope in (self.workflow.get("env", {}), job.get("env", {})):
             env.update({k: substitute(v, contexts) for k, v in scope.items()})
 
-        result = PlayResult(workspace, root / "uploads", files["GITHUB_STEP_SUMMARY"].read_text())
+        result = PlayResult(workspace, root / "uploads", summary="")
         post_steps = []
         for number, step in enumerate(job["steps"], 1):
             name = step.get("name") or step.get("uses") or f"step {number}"
@@ -345,7 +342,11 @@ class WorkflowPlayer:
     # ---- local equivalents of actions ----
 
     def checkout(self, inputs, workspace, env, event):
-        """A clone of the source repository at the event's commit, with the depth asked for."""
+        """A clone of the source repository at the event's commit, with the depth asked for.
+
+        For a pull request that is the PR's head commit: GitHub checks out a merge commit of
+        head and base (``refs/pull/N/merge``), which a plain local repository does not have.
+        """
         depth = int(inputs.get("fetch-depth") or 1)
         args = ["git", "clone", "--quiet", "--no-checkout"]
         if depth:
