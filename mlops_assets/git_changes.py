@@ -78,7 +78,7 @@ def resolve_commit(repo: Path, ref: str) -> str:
     try:
         return git(repo, "rev-parse", "--verify", "--quiet", f"{qualified}^{{commit}}")
     except GitError:
-        raise GitError(f"branch '{ref}' does not exist in {repo}") from None
+        raise GitError(f"branch '{ref}' does not exist in {repo} (or has no commit yet)") from None
 
 
 def has_commit(repo: Path, sha: str) -> bool:
