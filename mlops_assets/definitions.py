@@ -19,6 +19,11 @@ from mlops_assets.assets.metrics_report import metrics_report
 from mlops_assets.assets.pr_comment import pr_comment
 from mlops_assets.assets.raw_data import raw_data
 from mlops_assets.assets.trained_model import trained_model
+from mlops_assets.automation import (
+    git_changes_sensor,
+    github_pull_requests_sensor,
+    periodic_retrain,
+)
 from mlops_assets.project import project_dir
 from mlops_assets.resources.artifacts import ArtifactStore
 from mlops_assets.resources.github import GitHubResource
@@ -38,6 +43,8 @@ def artifacts_root() -> str:
 defs = Definitions(
     assets=[raw_data, features, trained_model, metrics_report, pr_comment],
     jobs=[retrain_job],
+    sensors=[git_changes_sensor, github_pull_requests_sensor],
+    schedules=[periodic_retrain],
     resources={
         "artifacts": ArtifactStore(root=artifacts_root()),
         "tracking": MlflowTracking(),

@@ -33,6 +33,19 @@ BUILTIN_PARAMS: dict[str, dict[str, Any]] = {
         "validation_fraction": 0.2,
         "early_stopping_patience": 30,
     },
+    # Read by mlops_assets.automation (the sensor and the schedule); environment overrides.
+    "automation": {
+        "retrain_cron": "0 3 * * 1",
+        "watch_paths": [
+            "data/*",
+            "params.yaml",
+            "mlops_assets/*",
+            "pyproject.toml",
+            "dvc.yaml",
+            "dvc.lock",
+            "*.dvc",
+        ],
+    },
 }
 
 

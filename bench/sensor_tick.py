@@ -1,0 +1,80 @@
+"""How long one git-sensor tick takes on a small and on a long history.
+
+    python -m bench.sensor_tick [commits]
+
+Builds two throwaway repositories with ``git fast-import`` (10 commits, and ``commits``, default
+20000), then times ``plan_git_tick`` for: nothing new, one new data commit, and a cursor that
+is the very first commit (every commit is new). A tick must not walk the history, so the long
+repository should cost about the same as the short one: the printed ratios stay near 1.
+"""
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mlops_assets.automation import WatchSettings, plan_git_tick
+from mlops_assets_tests.git_repo import GitRepo
+
+GLOBS = ("data/*", "params.yaml", "mlops_assets/*")
+REPEATS = 5
+
+
+def build(path: Path, commits: int) -> GitRepo:
+    """``commits`` commits, each changing README.md; every 100th also changes data/train.csv."""
+    repo = GitRepo(path)
+    lines = []
+    for n in range(1, commits + 1):
+        files = {"README.md": f"revision {n}\n"}
+        if n == 1 or n % 100 == 0:
+            files["data/train.csv"] = f"x,y\n{n},{n}\n"
+        lines.append(f"commit refs/heads/main\nmark :{n}\n")
+        lines.append(f"committer T <t@example.com> {1_700_000_000 + n} +0000\n")
+        lines.append(f"data {len(f'c{n}')}\nc{n}\n")
+        if n > 1:
+            lines.append(f"from :{n - 1}\n")
+        for name, text in files.items():
+            lines.append(f"M 644 inline {name}\ndata {len(text)}\n{text}\n")
+    subprocess.run(
+        ["git", "fast-import", "--quiet"], cwd=path, input="".join(lines), text=True, check=True
+    )
+    repo.git("reset", "--quiet", "--hard", "main")
+    return repo
+
+
+def timed(repo: GitRepo, cursor: dict) -> float:
+    settings = WatchSettings(repo.path, (), GLOBS)
+    best = float("inf")
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        plan_git_tick(settings, cursor)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def scenarios(repo: GitRepo) -> dict[str, float]:
+    head = repo.head()
+    first = repo.git("rev-list", "--max-parents=0", "HEAD")
+    results = {"nothing new": timed(repo, {"main": head})}
+    repo.commit({"data/train.csv": "x,y\n0,0\n"}, "new data")
+    results["one new data commit"] = timed(repo, {"main": head})
+    results["every commit new"] = timed(repo, {"main": first})
+    return results
+
+
+def main() -> None:
+    commits = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+    with tempfile.TemporaryDirectory() as tmp:
+        small = scenarios(build(Path(tmp) / "small", 10))
+        large = scenarios(build(Path(tmp) / "large", commits))
+    print(f"sensor tick, best of {REPEATS}: 10 commits vs {commits} commits")
+    for name in small:
+        ratio = large[name] / small[name]
+        print(
+            f"  {name:22s} {small[name] * 1000:7.1f} ms {large[name] * 1000:7.1f} ms  x{ratio:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""The real Dagster daemon retrains a project when a commit changes its data, exactly once."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster._core.instance.ref import InstanceRef
+
+from mlops_assets.automation import COMMIT_TAG
+from mlops_assets_tests.git_repo import project_repository
+
+SENSOR = "git_changes"
+DEADLINE_SECONDS = 240  # the daemon's startup, one tick, one few-epoch run on a busy machine
+FAST_PARAMS = """\
+data:
+  path: data/diabetes.csv
+  target: target
+train:
+  epochs: 3
+  hidden_layers: [8]
+  early_stopping_patience: 0
+"""
+
+
+def wait_for(what: str, check, deadline: float, daemon: subprocess.Popen, interval=1.0):
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        if daemon.poll() is not None:
+            pytest.fail(f"the daemon exited ({daemon.returncode}) while waiting for {what}")
+        time.sleep(interval)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def project(tmp_path):
+    repo = project_repository(tmp_path / "project")
+    repo.commit({"params.yaml": FAST_PARAMS}, "few epochs for the test")
+    return repo
+
+
+@pytest.fixture
+def daemon(project, tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLOPS_ASSETS_", "GITHUB_", "MLFLOW_", "DAGSTER_"))
+    }
+    env.update(
+        DAGSTER_HOME=str(home),
+        PYTHONPATH=str(project.path),  # the clone's package, not the one under test's checkout
+        MLOPS_ASSETS_SENSOR_INTERVAL="2",
+    )
+    log = (tmp_path / "daemon.log").open("w")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-m", "mlops_assets"],
+        cwd=project.path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: code server and run workers die with it
+    )
+    try:
+        yield process, home
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def sensor_state(instance: DagsterInstance):
+    return next((s for s in instance.all_instigator_state() if s.name == SENSOR), None)
+
+
+def test_the_daemon_retrains_once_on_a_data_commit(project, daemon, tmp_path):
+    process, home = daemon
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        state = wait_for(
+            "the sensor's first tick",
+            lambda: (
+                (s := sensor_state(instance))
+                and s.instigator_data
+                and s.instigator_data.cursor
+                and s
+            ),
+            deadline,
+            process,
+        )
+        assert project.head() in state.instigator_data.cursor
+
+        csv = project.path / "data" / "diabetes.csv"
+        rows = csv.read_text().splitlines(keepends=True)
+        sha = project.commit({"data/diabetes.csv": "".join(rows + rows[-1:])}, "one more row")
+
+        def finished_run():
+            runs = instance.get_runs(RunsFilter(tags={COMMIT_TAG: sha}))
+            if runs and runs[0].status == DagsterRunStatus.FAILURE:
+                pytest.fail((tmp_path / "daemon.log").read_text()[-5000:])
+            return runs and runs[0].is_finished and runs[0]
+
+        run = wait_for("the retrain run", finished_run, deadline, process, interval=2)
+        assert run.status == DagsterRunStatus.SUCCESS
+        assert run.tags["dagster/sensor_name"] == SENSOR
+        assert run.tags["dagster/run_key"] == sha
+        assert (project.path / "artifacts" / "latest" / "model.keras").exists()
+
+        # Later ticks on the same commit launch nothing.
+        state = sensor_state(instance)
+        after = time.time()
+        wait_for(
+            "two more ticks",
+            lambda: (
+                len(
+                    [
+                        t
+                        for t in instance.get_ticks(state.instigator_origin_id, state.selector_id)
+                        if t.timestamp > after
+                    ]
+                )
+                >= 2
+            ),
+            deadline + 60,
+            process,
+        )
+        assert len(instance.get_runs(RunsFilter(tags={"dagster/sensor_name": SENSOR}))) == 1

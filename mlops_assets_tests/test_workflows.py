@@ -1,0 +1,178 @@
+"""The GitHub Actions workflows: schema-valid, least privilege, and played end to end."""
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlops_assets.project import project_dir
+from mlops_assets_tests.conftest import run_config
+from mlops_assets_tests.git_repo import project_repository
+from mlops_assets_tests.workflow_player import Event, WorkflowPlayer, evaluate, substitute
+
+WORKFLOWS = project_dir() / ".github" / "workflows"
+RETRAIN = WORKFLOWS / "retrain.yml"
+
+
+def load(path: Path) -> dict:
+    workflow = yaml.safe_load(path.read_text())
+    workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads `on:` as True
+    return workflow
+
+
+def check_schema(files: list[str]) -> subprocess.CompletedProcess:
+    """check-jsonschema with GitHub's workflow schema, which it ships (works offline)."""
+    command = [
+        sys.executable,
+        "-m",
+        "check_jsonschema",
+        "--builtin-schema",
+        "vendor.github-workflows",
+    ]
+    return subprocess.run(command + files, capture_output=True, text=True, check=False)
+
+
+def test_the_workflows_validate_against_the_github_workflow_schema():
+    files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
+    assert len(files) == 3
+
+    done = check_schema(files)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_schema_check_rejects_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    step: []\n")
+
+    assert check_schema([str(broken)]).returncode != 0
+
+
+@pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
+def test_least_privilege_and_no_secrets_for_forks(path):
+    workflow = load(path)
+    text = path.read_text()
+
+    assert workflow["permissions"] == {"contents": "read"}
+    assert "pull_request_target" not in workflow["on"]  # would hand secrets to forks' code
+    for name, job in workflow["jobs"].items():
+        extra = {k: v for k, v in job.get("permissions", {}).items() if k != "contents"}
+        assert extra in ({}, {"pull-requests": "write"}), name
+        if extra:
+            assert path.name == "retrain.yml"
+        for step in job["steps"]:
+            assert "secrets." not in step.get("run", ""), "secrets only through the environment"
+            if step.get("uses", "").startswith("actions/checkout"):
+                assert step["with"]["fetch-depth"] == 0  # diffs against the base branch
+                assert step["with"]["persist-credentials"] is False
+            if step.get("uses", "").startswith("actions/setup-python"):
+                assert step["with"]["cache"] == "pip"
+    assert "secrets.GITHUB_TOKEN" not in text or path.name == "retrain.yml"
+
+
+def test_retrain_triggers_concurrency_and_persisted_dagster_home():
+    workflow = load(RETRAIN)
+    assert set(workflow["on"]) == {"push", "pull_request", "workflow_dispatch"}
+    assert "pull_request.number" in workflow["concurrency"]["group"]
+    job = workflow["jobs"]["retrain"]
+    assert job["env"]["DAGSTER_HOME"] == "${{ github.workspace }}/.dagster_home"
+    [cache] = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache")]
+    assert ".dagster_home" in cache["with"]["path"]
+    scheduled = load(WORKFLOWS / "scheduled-retrain.yml")
+    assert scheduled["on"]["schedule"] == [{"cron": "0 3 * * 1"}]
+    tests = load(WORKFLOWS / "tests.yml")
+    assert any(s.get("run") == "make test" for s in tests["jobs"]["test"]["steps"])
+
+
+def test_the_expression_subset_behaves_like_github():
+    contexts = {
+        "github": {"event_name": "pull_request", "event": {"pull_request": {"number": 42}}},
+        "inputs": {},
+        "vars": {"X": "x"},
+    }
+    assert evaluate("github.event.pull_request.number || github.ref", contexts) == 42
+    assert evaluate("inputs.run_config || vars.X", contexts) == "x"
+    assert evaluate("github.event_name == 'PULL_REQUEST'", contexts) is True
+    assert evaluate("!(github.event_name == 'push') && 'yes'", contexts) == "yes"
+    assert evaluate("github.event_name == 'push' && 'yes'", contexts) is False
+    assert evaluate("failure()", contexts, status="failure") is True
+    assert substitute("a-${{ inputs.nothing }}-${{ vars.X }}", contexts) == "a--x"
+
+
+def count_runs(dagster_home: Path) -> int:
+    with sqlite3.connect(dagster_home / "history" / "runs.db") as db:
+        return db.execute("select count(*) from runs").fetchone()[0]
+
+
+def cache_a_dagster_home_with_one_run(cache_entry: Path) -> None:
+    """What an earlier run on main left in the Actions cache: an instance with one run."""
+    from dagster import DagsterInstance, asset, materialize
+
+    @asset
+    def earlier() -> int:
+        return 1
+
+    home = cache_entry / ".dagster_home"
+    home.mkdir(parents=True)
+    with DagsterInstance.local_temp(str(home)) as instance:
+        assert materialize([earlier], instance=instance).success
+    assert count_runs(home) == 1
+
+
+def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
+    """One play takes a minute or two: installing, importing TensorFlow, training a few epochs.
+
+    To do once the fake GitHub server is merged: pass its URL as ``api_url`` and a token in
+    ``secrets``, check the comment on PR 42, then play again and check it was updated, not added.
+    """
+    source = project_repository(tmp_path / "origin")
+    source.git("checkout", "--quiet", "-b", "more-data")
+    head = source.commit({"README.md": "# a PR\n"}, "a pull request")
+    event = Event(
+        name="pull_request",
+        sha=head,
+        ref="refs/pull/42/merge",
+        head_ref="more-data",
+        base_ref="main",
+        payload={
+            "action": "synchronize",
+            "number": 42,
+            "pull_request": {
+                "number": 42,
+                "head": {"sha": head, "ref": "more-data", "repo": {"full_name": "octo/model"}},
+                "base": {"ref": "main", "repo": {"full_name": "octo/model"}},
+            },
+            "repository": {"full_name": "octo/model", "default_branch": "main"},
+        },
+    )
+    cache = tmp_path / "actions_cache"
+    cache_a_dagster_home_with_one_run(cache / "dagster-home-main-900-1")
+    player = WorkflowPlayer(
+        RETRAIN,
+        source.path,
+        cache_dir=cache,
+        tool_dir=tmp_path / "tool_cache",
+        variables={"RETRAIN_RUN_CONFIG": json.dumps(run_config())},  # a few epochs
+    )
+
+    played = player.play("retrain", event, tmp_path / "play")
+
+    assert played.succeeded, played.failure_log()
+    assert [s.outcome for s in played.steps] == ["success"] * len(played.steps)
+    workspace = played.workspace
+    assert (workspace / "README.md").read_text() == "# a PR\n"  # the PR's commit was checked out
+    comment = workspace / "artifacts" / "pr_comment.md"
+    assert comment.read_text().startswith("<!-- mlops-assets report -->")
+    uploaded = played.uploads / "model-and-report" / "artifacts"
+    assert (uploaded / "latest" / "model.keras").stat().st_size > 1000
+    assert (uploaded / "latest" / "report.md").read_text()
+    assert (uploaded / "pr_comment.md").read_text() == comment.read_text()
+    # DAGSTER_HOME came from the base branch's cache entry and goes back with this run in it.
+    restored = [s.log for s in played.steps if s.log.startswith("cache")]
+    assert restored == ["cache restored from dagster-home-main-900-1"]
+    assert count_runs(workspace / ".dagster_home") == 2
+    assert count_runs(cache / "dagster-home-more-data-1001-1" / ".dagster_home") == 2
