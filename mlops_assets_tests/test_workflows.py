@@ -11,18 +11,17 @@ import yaml
 
 from mlops_assets.project import project_dir
 from mlops_assets_tests.conftest import run_config
+from mlops_assets_tests.fake_github import FakeGitHub
 from mlops_assets_tests.git_repo import project_repository
 from mlops_assets_tests.workflow_player import Event, WorkflowPlayer, evaluate, substitute
 
 WORKFLOWS = project_dir() / ".github" / "workflows"
 RETRAIN = WORKFLOWS / "retrain.yml"
 
-
 def load(path: Path) -> dict:
     workflow = yaml.safe_load(path.read_text())
     workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads `on:` as True
     return workflow
-
 
 def check_schema(files: list[str]) -> subprocess.CompletedProcess:
     """check-jsonschema with GitHub's workflow schema, which it ships (works offline)."""
@@ -35,7 +34,6 @@ def check_schema(files: list[str]) -> subprocess.CompletedProcess:
     ]
     return subprocess.run(command + files, capture_output=True, text=True, check=False)
 
-
 def test_the_workflows_validate_against_the_github_workflow_schema():
     files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
     assert len(files) == 3
@@ -44,13 +42,11 @@ def test_the_workflows_validate_against_the_github_workflow_schema():
 
     assert done.returncode == 0, done.stdout + done.stderr
 
-
 def test_the_schema_check_rejects_a_broken_workflow(tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    step: []\n")
 
     assert check_schema([str(broken)]).returncode != 0
-
 
 @pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
 def test_least_privilege_and_no_secrets_for_forks(path):
@@ -73,7 +69,6 @@ def test_least_privilege_and_no_secrets_for_forks(path):
                 assert step["with"]["cache"] == "pip"
     assert "secrets.GITHUB_TOKEN" not in text or path.name == "retrain.yml"
 
-
 def test_retrain_triggers_concurrency_and_persisted_dagster_home():
     workflow = load(RETRAIN)
     assert set(workflow["on"]) == {"push", "pull_request", "workflow_dispatch"}
@@ -86,7 +81,6 @@ def test_retrain_triggers_concurrency_and_persisted_dagster_home():
     assert scheduled["on"]["schedule"] == [{"cron": "0 3 * * 1"}]
     tests = load(WORKFLOWS / "tests.yml")
     assert any(s.get("run") == "make test" for s in tests["jobs"]["test"]["steps"])
-
 
 def test_the_expression_subset_behaves_like_github():
     contexts = {
@@ -102,11 +96,9 @@ def test_the_expression_subset_behaves_like_github():
     assert evaluate("failure()", contexts, status="failure") is True
     assert substitute("a-${{ inputs.nothing }}-${{ vars.X }}", contexts) == "a--x"
 
-
 def count_runs(dagster_home: Path) -> int:
     with sqlite3.connect(dagster_home / "history" / "runs.db") as db:
         return db.execute("select count(*) from runs").fetchone()[0]
-
 
 def cache_a_dagster_home_with_one_run(cache_entry: Path) -> None:
     """What an earlier run on main left in the Actions cache: an instance with one run."""
@@ -122,12 +114,11 @@ def cache_a_dagster_home_with_one_run(cache_entry: Path) -> None:
         assert materialize([earlier], instance=instance).success
     assert count_runs(home) == 1
 
-
 def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
-    """One play takes a minute or two: installing, importing TensorFlow, training a few epochs.
+    """The retrain workflow as GitHub runs it for a PR, against the fake GitHub API: the comment
+    arrives on the PR, and a second play of the same event edits it instead of adding one.
 
-    To do once the fake GitHub server is merged: pass its URL as ``api_url`` and a token in
-    ``secrets``, check the comment on PR 42, then play again and check it was updated, not added.
+    Each play takes a minute or two: installing, importing TensorFlow, training a few epochs.
     """
     source = project_repository(tmp_path / "origin")
     source.git("checkout", "--quiet", "-b", "more-data")
@@ -151,15 +142,23 @@ def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
     )
     cache = tmp_path / "actions_cache"
     cache_a_dagster_home_with_one_run(cache / "dagster-home-main-900-1")
+    github = FakeGitHub(repository="octo/model").start()
+    github.add_pull(42, head_sha=head)
     player = WorkflowPlayer(
         RETRAIN,
         source.path,
         cache_dir=cache,
         tool_dir=tmp_path / "tool_cache",
         variables={"RETRAIN_RUN_CONFIG": json.dumps(run_config())},  # a few epochs
+        api_url=github.url,
+        secrets={"GITHUB_TOKEN": github.token},
     )
-
-    played = player.play("retrain", event, tmp_path / "play")
+    try:
+        played = player.play("retrain", event, tmp_path / "play")
+        first_comments = [(c.id, c.body) for c in github.comments_on("issue", 42)]
+        replayed = player.play("retrain", event, tmp_path / "replay")
+    finally:
+        github.stop()
 
     assert played.succeeded, played.failure_log()
     assert [s.outcome for s in played.steps] == ["success"] * len(played.steps)
@@ -176,3 +175,14 @@ def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
     assert restored == ["cache restored from dagster-home-main-900-1"]
     assert count_runs(workspace / ".dagster_home") == 2
     assert count_runs(cache / "dagster-home-more-data-1001-1" / ".dagster_home") == 2
+    # The comment arrived on PR 42 through the API, the same body as the local copy.
+    [(posted_id, posted_body)] = first_comments
+    assert posted_body == comment.read_text()
+    assert github.token not in played.failure_log() + posted_body
+    # The second play of the same event edits that comment: still exactly one on the PR.
+    assert replayed.succeeded, replayed.failure_log()
+    [sticky] = github.comments_on("issue", 42)
+    assert sticky.id == posted_id
+    assert sticky.body == (replayed.workspace / "artifacts" / "pr_comment.md").read_text()
+    assert len(github.calls("PATCH", r"/issues/comments/")) == 1
+    assert len(github.calls("POST", r"/issues/42/comments")) == 1
