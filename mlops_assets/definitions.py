@@ -21,6 +21,7 @@ from mlops_assets.assets.raw_data import raw_data
 from mlops_assets.assets.trained_model import trained_model
 from mlops_assets.project import project_dir
 from mlops_assets.resources.artifacts import ArtifactStore
+from mlops_assets.resources.dvc import DvcData
 from mlops_assets.resources.tracking import MlflowTracking
 
 ARTIFACTS_DIR_ENV = "MLOPS_ASSETS_ARTIFACTS_DIR"
@@ -40,6 +41,7 @@ defs = Definitions(
     resources={
         "artifacts": ArtifactStore(root=artifacts_root()),
         "tracking": MlflowTracking(),
+        "dvc": DvcData(),
         # Intermediate outputs live beside the artifacts, not in a throwaway instance's
         # storage, so `--select one_asset` works in a later CLI run too.
         "io_manager": FilesystemIOManager(base_dir=os.path.join(artifacts_root(), "storage")),

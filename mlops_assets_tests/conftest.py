@@ -12,6 +12,7 @@ from mlops_assets.assets.raw_data import raw_data
 from mlops_assets.assets.trained_model import trained_model
 from mlops_assets.project import project_dir
 from mlops_assets.resources.artifacts import ArtifactStore
+from mlops_assets.resources.dvc import DvcData
 from mlops_assets.resources.tracking import MlflowTracking, local_tracking_uri
 
 ALL_ASSETS = [raw_data, features, trained_model, metrics_report, pr_comment]
@@ -41,6 +42,7 @@ class Workspace:
             "artifacts": ArtifactStore(root=str(self.artifacts)),
             "tracking": MlflowTracking(tracking_uri=self.tracking_uri, experiment_name="tests"),
             "io_manager": FilesystemIOManager(base_dir=str(root / "storage")),
+            "dvc": DvcData(),
         }
 
     @property

@@ -1,0 +1,157 @@
+"""DVC-tracked data in raw_data: real git, real DVC, a local directory remote (and a dead HTTP one)."""
+
+import hashlib
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlops_assets.resources.dvc import DvcData, DvcDataError, read_dvc_file, redact_url
+from mlops_assets_tests.conftest import SAMPLE_CSV, run_config
+
+SAMPLE_MD5 = hashlib.md5(SAMPLE_CSV.read_bytes()).hexdigest()
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+class DvcProject:
+    """A git + DVC checkout whose ``data/diabetes.csv`` is only in the remote: a fresh clone."""
+
+    def __init__(self, tmp_path: Path):
+        from dvc.repo import Repo
+
+        self.root = tmp_path / "project"
+        self.remote = tmp_path / "remote"
+        self.csv = self.root / "data" / "diabetes.csv"
+        self.csv.parent.mkdir(parents=True)
+        self.remote.mkdir()
+        shutil.copy(SAMPLE_CSV, self.csv)
+        git(self.root, "init", "-q")
+        with Repo.init(str(self.root)) as repo:
+            self.set_remote("storage", str(self.remote), default=True)
+            repo.add(str(self.csv))
+            repo.push()
+        git(self.root, "add", "-A")
+        git(self.root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "data")
+        self.csv.unlink()
+        shutil.rmtree(self.root / ".dvc" / "cache")
+
+    def set_remote(self, name: str, url: str, default: bool = False) -> None:
+        from dvc.repo import Repo
+
+        with Repo(str(self.root)) as repo, repo.config.edit() as conf:
+            conf["remote"][name] = {"url": url}
+            if default:
+                conf["core"]["remote"] = name
+
+    def materialize_raw_data(self, workspace, dvc: DvcData | None = None):
+        workspace.resources["dvc"] = dvc or DvcData()
+        return workspace.materialize(
+            selection=["raw_data"], config=run_config(data={"path": str(self.csv)})
+        )
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> DvcProject:
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    return DvcProject(tmp_path)
+
+
+def test_raw_data_pulls_an_absent_dvc_tracked_csv_and_versions_it_by_the_dvc_md5(
+    workspace, project
+):
+    from dvc.repo import Repo
+
+    result = project.materialize_raw_data(workspace)
+
+    [materialization] = result.asset_materializations_for_node("raw_data")
+    recorded = read_dvc_file(project.csv.with_name("diabetes.csv.dvc")).md5
+    assert recorded == SAMPLE_MD5
+    assert materialization.tags["dagster/data_version"] == recorded
+    assert materialization.metadata["dvc_md5"].value == recorded
+    assert materialization.metadata["data_source"].value == "DVC, pulled from remote 'storage'"
+    assert project.csv.read_bytes() == SAMPLE_CSV.read_bytes()
+    with Repo(str(project.root)) as repo:
+        assert repo.status() == {}  # DVC sees the pulled file as the tracked version
+
+    again = project.materialize_raw_data(workspace)  # present now: nothing to pull
+    [materialization] = again.asset_materializations_for_node("raw_data")
+    assert materialization.metadata["data_source"].value == "DVC, workspace copy"
+
+    project.csv.with_name("diabetes.csv.dvc").unlink()  # the same file, now plainly in git
+    [materialization] = project.materialize_raw_data(workspace).asset_materializations_for_node(
+        "raw_data"
+    )
+    assert materialization.metadata["data_source"].value == "git"
+    assert "dvc_md5" not in materialization.metadata
+
+
+def test_a_file_missing_from_the_remote_names_file_remote_and_commands(workspace, project):
+    for entry in project.remote.iterdir():
+        shutil.rmtree(entry)
+
+    with pytest.raises(DvcDataError) as error:
+        project.materialize_raw_data(workspace)
+
+    message = str(error.value)
+    assert str(project.csv) in message
+    assert f"remote 'storage' ({project.remote})" in message
+    assert "missing from the remote" in message
+    assert "`dvc push data/diabetes.csv.dvc -r storage`" in message
+    assert "`dvc pull data/diabetes.csv.dvc -r storage`" in message
+    assert not project.csv.exists()
+    assert not workspace.latest.exists()
+
+
+def test_a_remote_directory_that_does_not_exist_is_unreachable(workspace, project):
+    shutil.rmtree(project.remote)
+
+    with pytest.raises(DvcDataError, match=r"unreachable \(directory .* does not exist\)"):
+        project.materialize_raw_data(workspace)
+
+
+def test_an_unreachable_http_remote_is_named_without_its_credentials(workspace, project):
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    project.set_remote("dagshub", f"http://user:s3cret-token@127.0.0.1:{port}/owner/repo.dvc")
+
+    with pytest.raises(DvcDataError) as error:
+        project.materialize_raw_data(workspace, DvcData(remote="dagshub"))
+
+    message = str(error.value)
+    assert f"remote 'dagshub' (http://127.0.0.1:{port}/owner/repo.dvc)" in message
+    assert "unreachable (ClientConnectorError" in message
+    assert "`dvc pull data/diabetes.csv.dvc -r dagshub`" in message
+    assert "s3cret" not in message
+
+
+def test_no_configured_remote_says_how_to_add_one(workspace, project):
+    from dvc.repo import Repo
+
+    with Repo(str(project.root)) as repo, repo.config.edit() as conf:
+        del conf["core"]["remote"]
+
+    with pytest.raises(DvcDataError, match=r"no default DVC remote: run `dvc remote add -d"):
+        project.materialize_raw_data(workspace)
+    with pytest.raises(DvcDataError, match=r"DVC remote 'nope' is not configured .*storage"):
+        project.materialize_raw_data(workspace, DvcData(remote="nope"))
+
+
+def test_a_malformed_dvc_file_is_named(tmp_path):
+    dvc_file = tmp_path / "x.csv.dvc"
+    dvc_file.write_text(yaml.safe_dump({"outs": [{"path": "other.csv", "md5": "0" * 32}]}))
+
+    with pytest.raises(DvcDataError, match=rf"{dvc_file}: not a DVC file .* `dvc add "):
+        read_dvc_file(dvc_file)
+
+
+def test_redact_url_drops_user_and_password_only():
+    assert redact_url("https://u:tok@dagshub.com/o/r.dvc") == "https://dagshub.com/o/r.dvc"
+    assert redact_url("http://u@127.0.0.1:8080/r.dvc") == "http://127.0.0.1:8080/r.dvc"
+    assert redact_url("/srv/dvc-remote") == "/srv/dvc-remote"
