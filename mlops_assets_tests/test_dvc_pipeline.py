@@ -145,3 +145,17 @@ def test_dvc_compares_params_metrics_and_plots_between_two_commits(tmp_path):
     }
     assert set(images) == {"HEAD~1", "workspace"}
     assert images["HEAD~1"] != images["workspace"]
+
+
+def test_dvc_param_overrides_and_dagster_string_selections_parse_side_by_side():
+    """The antlr trap: DVC's hydra (`dvc exp run -S`) and Dagster's selection grammar need one
+    antlr runtime both accept; an older hydra/omegaconf pin breaks Dagster's parser."""
+    from dagster import AssetSelection
+    from dvc.utils.hydra import to_hydra_overrides
+
+    [override] = to_hydra_overrides(["train.hidden_layers=[8,4]"])
+    graph = defs.resolve_asset_graph()
+    selected = AssetSelection.from_string("raw_data+").resolve(graph)
+
+    assert (override.key_or_group, override.value()) == ("train.hidden_layers", [8, 4])
+    assert {key.to_user_string() for key in selected} == {"raw_data", "features"}
