@@ -1,9 +1,13 @@
 """DVC-tracked data in raw_data: real git, real DVC, a local directory remote (and a dead HTTP one)."""
 
+import base64
+import functools
 import hashlib
 import shutil
 import socket
 import subprocess
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -41,13 +45,18 @@ class DvcProject:
         self.csv.unlink()
         shutil.rmtree(self.root / ".dvc" / "cache")
 
-    def set_remote(self, name: str, url: str, default: bool = False) -> None:
+    def set_remote(self, name: str, url: str, default: bool = False, **secret) -> None:
+        """``dvc remote add``; ``secret`` options go to .dvc/config.local, as ``--local`` does."""
         from dvc.repo import Repo
 
-        with Repo(str(self.root)) as repo, repo.config.edit() as conf:
-            conf["remote"][name] = {"url": url}
-            if default:
-                conf["core"]["remote"] = name
+        with Repo(str(self.root)) as repo:
+            with repo.config.edit() as conf:
+                conf["remote"][name] = {"url": url}
+                if default:
+                    conf["core"]["remote"] = name
+            if secret:
+                with repo.config.edit("local") as conf:
+                    conf["remote"][name] = secret
 
     def materialize_raw_data(self, workspace, dvc: DvcData | None = None):
         workspace.resources["dvc"] = dvc or DvcData()
@@ -60,6 +69,46 @@ class DvcProject:
 def project(tmp_path, monkeypatch) -> DvcProject:
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
     return DvcProject(tmp_path)
+
+
+class BasicAuthFiles(SimpleHTTPRequestHandler):
+    """Serves a directory read-only behind HTTP basic auth, as DagsHub's ``.dvc`` endpoint does."""
+
+    expected = ""
+
+    def _authorised(self) -> bool:
+        if self.headers.get("Authorization") == self.expected:
+            return True
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="dvc"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return False
+
+    def do_GET(self):
+        if self._authorised():
+            super().do_GET()
+
+    def do_HEAD(self):
+        if self._authorised():
+            super().do_HEAD()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_remote(project):
+    """The project's remote directory over HTTP on loopback, user ``ci`` with token ``tok3n``."""
+    handler = functools.partial(BasicAuthFiles, directory=str(project.remote.parent))
+    BasicAuthFiles.expected = "Basic " + base64.b64encode(b"ci:tok3n").decode()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/{project.remote.name}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
 
 
 def test_raw_data_pulls_an_absent_dvc_tracked_csv_and_versions_it_by_the_dvc_md5(
@@ -129,6 +178,32 @@ def test_an_unreachable_http_remote_is_named_without_its_credentials(workspace, 
     assert "unreachable (ClientConnectorError" in message
     assert "`dvc pull data/diabetes.csv.dvc -r dagshub`" in message
     assert "s3cret" not in message
+
+
+def test_an_http_remote_with_basic_auth_is_pulled_with_the_local_credentials(
+    workspace, project, http_remote
+):
+    project.set_remote("dagshub", http_remote, auth="basic", user="ci", password="tok3n")
+
+    result = project.materialize_raw_data(workspace, DvcData(remote="dagshub"))
+
+    [materialization] = result.asset_materializations_for_node("raw_data")
+    assert materialization.metadata["data_source"].value == "DVC, pulled from remote 'dagshub'"
+    assert materialization.tags["dagster/data_version"] == SAMPLE_MD5
+
+
+def test_refused_credentials_say_how_to_set_them_without_showing_them(
+    workspace, project, http_remote
+):
+    project.set_remote("dagshub", http_remote, auth="basic", user="ci", password="wr0ng-token")
+
+    with pytest.raises(DvcDataError) as error:
+        project.materialize_raw_data(workspace, DvcData(remote="dagshub"))
+
+    message = str(error.value)
+    assert "the remote refused the credentials (HTTP 401)" in message
+    assert "`dvc remote modify --local dagshub password <token>`" in message
+    assert "wr0ng-token" not in message
 
 
 def test_no_configured_remote_says_how_to_add_one(workspace, project):
