@@ -31,7 +31,7 @@ def _no_dvc_analytics(monkeypatch):
 def dvc(root: Path, *args: str) -> str:
     """Run the real ``dvc`` CLI in ``root`` and return its standard output."""
     out = subprocess.run(
-        [sys.executable, "-m", "dvc", *args], cwd=root, capture_output=True, text=True
+        [sys.executable, "-m", "dvc", *args], cwd=root, capture_output=True, text=True, check=False
     )
     assert out.returncode == 0, f"dvc {' '.join(args)} failed:\n{out.stderr}"
     return out.stdout
@@ -105,7 +105,9 @@ def test_each_stage_runs_its_asset_on_its_params_and_produces_its_stored_output(
 
     data_path = yaml.safe_load((project_dir() / "params.yaml").read_text())["data"]["path"]
     assert data_path in {dep.def_path for dep in stages["raw_data"].deps}
-    metrics_outs = {o.def_path: (o.metric, o.plot, o.use_cache) for o in stages["metrics_report"].outs}
+    metrics_outs = {
+        o.def_path: (o.metric, o.plot, o.use_cache) for o in stages["metrics_report"].outs
+    }
     assert metrics_outs[METRICS] == (True, False, False)  # in git, so diffs work across commits
     assert metrics_outs[PLOTS] == (False, True, False)
 

@@ -48,7 +48,10 @@ def raw_data(
     dvc_metadata = {}
     if source.pointer is not None:
         dvc_file = source.pointer.dvc_file
-        dvc_metadata = {"dvc_file": MetadataValue.path(str(dvc_file)), "dvc_md5": source.pointer.md5}
+        dvc_metadata = {
+            "dvc_file": MetadataValue.path(str(dvc_file)),
+            "dvc_md5": source.pointer.md5,
+        }
         if data_hash != source.pointer.md5:
             context.log.warning(
                 f"{path} (MD5 {data_hash}) differs from what {dvc_file} records "
