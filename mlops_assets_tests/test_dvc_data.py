@@ -6,6 +6,7 @@ import hashlib
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -230,3 +231,9 @@ def test_redact_url_drops_user_and_password_only():
     assert redact_url("https://u:tok@dagshub.com/o/r.dvc") == "https://dagshub.com/o/r.dvc"
     assert redact_url("http://u@127.0.0.1:8080/r.dvc") == "http://127.0.0.1:8080/r.dvc"
     assert redact_url("/srv/dvc-remote") == "/srv/dvc-remote"
+
+
+def test_loading_the_code_location_does_not_import_dvc():
+    code = "import sys, mlops_assets; print('dvc' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

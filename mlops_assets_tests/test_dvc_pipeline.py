@@ -127,7 +127,10 @@ def test_dvc_compares_params_metrics_and_plots_between_two_commits(tmp_path):
         (root / "params.yaml").write_text(yaml.safe_dump(params))
         selection = ["trained_model", "metrics_report"] if commits else None
         workspace.materialize(config=run_config(train={"epochs": epochs}), selection=selection)
-        commits.append(json.loads((root / METRICS).read_text()))
+        mirrored = root / METRICS  # a plain copy of what latest (a symlink) points to
+        assert not mirrored.parent.is_symlink()
+        assert mirrored.read_bytes() == (workspace.latest / "metrics.json").read_bytes()
+        commits.append(json.loads(mirrored.read_text()))
         git(root, "add", *DVC_LAYOUT, "params.yaml", f"artifacts/{DVC_MIRROR}")
         git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", f"{epochs}")
 

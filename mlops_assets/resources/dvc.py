@@ -29,14 +29,13 @@ class DvcPointer:
 
     dvc_file: Path
     md5: str
-    size: int | None
+    hash_name: str  # "md5"; DVC 2 files (no `hash:` key) are "md5-dos2unix", stored elsewhere
 
 
 @dataclass(frozen=True)
 class DataSource:
     """Where the data file came from: git (no ``.dvc`` file) or DVC, pulled now or already there."""
 
-    path: Path
     pointer: DvcPointer | None = None
     pulled_from: str | None = None  # the remote's name when this run pulled the file
 
@@ -54,7 +53,7 @@ def dvc_file_for(path: Path) -> Path:
 
 
 def read_dvc_file(dvc_file: Path) -> DvcPointer:
-    """The md5 and size that ``dvc_file`` records for the data file it tracks."""
+    """The md5 (and its hash kind) that ``dvc_file`` records for the data file it tracks."""
     try:
         content = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))
         [out] = [o for o in content["outs"] if o["path"] == dvc_file.name.removesuffix(".dvc")]
@@ -67,7 +66,7 @@ def read_dvc_file(dvc_file: Path) -> DvcPointer:
         ) from None
     if md5.endswith(".dir"):
         raise DvcDataError(f"{dvc_file}: tracks a directory; raw_data needs a single CSV file")
-    return DvcPointer(dvc_file=dvc_file, md5=md5, size=out.get("size"))
+    return DvcPointer(dvc_file=dvc_file, md5=md5, hash_name=out.get("hash", "md5-dos2unix"))
 
 
 def redact_url(url: str) -> str:
@@ -94,11 +93,11 @@ class DvcData(ConfigurableResource):
         """Return where ``path`` comes from, pulling it first when only its ``.dvc`` file exists."""
         dvc_file = dvc_file_for(path)
         if not dvc_file.is_file():
-            return DataSource(path)
+            return DataSource()
         pointer = read_dvc_file(dvc_file)
         if path.exists():
-            return DataSource(path, pointer)
-        return DataSource(path, pointer, pulled_from=self._pull(pointer))
+            return DataSource(pointer)
+        return DataSource(pointer, pulled_from=self._pull(pointer))
 
     def _pull(self, pointer: DvcPointer) -> str:
         from dvc.exceptions import DvcException, NotDvcRepoError
@@ -129,7 +128,7 @@ class DvcData(ConfigurableResource):
                 )
             url = redact_url(str(remotes[name].get("url", "")))
             try:
-                repo.pull(targets=[str(dvc_file)], remote=name)  # relative: to cwd
+                repo.pull(targets=[str(dvc_file)], remote=name)  # absolute: DVC resolves from cwd
             except DvcException as exc:
                 problem = _diagnose(repo, name, pointer) or f"`dvc pull` failed: {exc}"
                 raise DvcDataError(
@@ -142,7 +141,12 @@ class DvcData(ConfigurableResource):
 
 def _diagnose(repo, remote: str, pointer: DvcPointer) -> str | None:
     """Why the remote did not deliver the file: unreachable, credentials refused, or missing."""
-    odb = repo.cloud.get_remote_odb(remote, hash_name="md5")
+    from dvc.exceptions import DvcException
+
+    try:
+        odb = repo.cloud.get_remote_odb(remote, hash_name=pointer.hash_name)
+    except DvcException:  # e.g. a cloud-versioned remote: DVC's own message says more
+        return None
     try:
         odb.fs.info(odb.oid_to_path(pointer.md5))
     except FileNotFoundError as exc:
