@@ -1,4 +1,4 @@
-"""DVC-tracked data in raw_data: real git, real DVC, a local directory remote (and a dead HTTP one)."""
+"""DVC-tracked data in raw_data: real git and DVC; a local directory remote, and HTTP on loopback."""
 
 import base64
 import functools
@@ -75,10 +75,8 @@ def project(tmp_path, monkeypatch) -> DvcProject:
 class BasicAuthFiles(SimpleHTTPRequestHandler):
     """Serves a directory read-only behind HTTP basic auth, as DagsHub's ``.dvc`` endpoint does."""
 
-    expected = ""
-
     def _authorised(self) -> bool:
-        if self.headers.get("Authorization") == self.expected:
+        if self.headers.get("Authorization") == "Basic " + base64.b64encode(b"ci:tok3n").decode():
             return True
         self.send_response(401)
         self.send_header("WWW-Authenticate", 'Basic realm="dvc"')
@@ -102,7 +100,6 @@ class BasicAuthFiles(SimpleHTTPRequestHandler):
 def http_remote(project):
     """The project's remote directory over HTTP on loopback, user ``ci`` with token ``tok3n``."""
     handler = functools.partial(BasicAuthFiles, directory=str(project.remote.parent))
-    BasicAuthFiles.expected = "Basic " + base64.b64encode(b"ci:tok3n").decode()
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
