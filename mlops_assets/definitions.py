@@ -27,6 +27,7 @@ from mlops_assets.automation import (
 from mlops_assets.project import project_dir
 from mlops_assets.resources.artifacts import ArtifactStore
 from mlops_assets.resources.github import GitHubResource
+from mlops_assets.resources.dvc import DvcData
 from mlops_assets.resources.tracking import MlflowTracking
 
 ARTIFACTS_DIR_ENV = "MLOPS_ASSETS_ARTIFACTS_DIR"
@@ -49,6 +50,7 @@ defs = Definitions(
         "artifacts": ArtifactStore(root=artifacts_root()),
         "tracking": MlflowTracking(),
         "github": GitHubResource(),  # GitHub Actions variables; no token: a local file
+        "dvc": DvcData(),
         # Intermediate outputs live beside the artifacts, not in a throwaway instance's
         # storage, so `--select one_asset` works in a later CLI run too.
         "io_manager": FilesystemIOManager(base_dir=os.path.join(artifacts_root(), "storage")),

@@ -13,6 +13,7 @@ from mlops_assets.assets.trained_model import trained_model
 from mlops_assets.project import project_dir
 from mlops_assets.resources.artifacts import ArtifactStore
 from mlops_assets.resources.github import GitHubResource
+from mlops_assets.resources.dvc import DvcData
 from mlops_assets.resources.tracking import MlflowTracking, local_tracking_uri
 from mlops_assets_tests.fake_github import fake_github  # noqa: F401  (a fixture for every test)
 
@@ -45,6 +46,7 @@ class Workspace:
             "io_manager": FilesystemIOManager(base_dir=str(root / "storage")),
             # Never post from a test run in CI (test_github.py posts to a fake server).
             "github": GitHubResource(target="local"),
+            "dvc": DvcData(),
         }
 
     @property

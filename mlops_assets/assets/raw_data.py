@@ -1,4 +1,7 @@
-"""raw_data: the CSV named in params.yaml, validated, versioned by its content hash."""
+"""raw_data: the CSV named in params.yaml, validated, versioned by its content hash.
+
+The CSV lives in git, or is DVC-tracked (``<csv>.dvc`` committed) and pulled when absent.
+"""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,7 @@ from dagster import (
 from mlops_assets.data.dataset import file_md5, load_dataset
 from mlops_assets.params import DataConfig
 from mlops_assets.project import project_dir
+from mlops_assets.resources.dvc import DvcData
 from mlops_assets.resources.tracking import MlflowTracking
 
 
@@ -33,15 +37,30 @@ class Dataset:
 
 @asset(code_version="1", group_name="retrain", kinds={"pandas", "csv"})
 def raw_data(
-    context: AssetExecutionContext, config: DataConfig, tracking: MlflowTracking
+    context: AssetExecutionContext, config: DataConfig, tracking: MlflowTracking, dvc: DvcData
 ) -> Output[Dataset]:
-    """Reads and validates the CSV; the file's MD5 is the data version downstream assets see."""
+    """Reads and validates the CSV; the file's MD5 is the data version downstream assets see.
+    For a DVC-tracked file that is the md5 in its ``.dvc`` file, so Dagster and DVC agree."""
     path = Path(project_dir(), config.path)
+    source = dvc.ensure_local(path)
     frame = load_dataset(path, config.target, config.task)
     data_hash = file_md5(path)
+    dvc_metadata = {}
+    if source.pointer is not None:
+        dvc_file = source.pointer.dvc_file
+        dvc_metadata = {
+            "dvc_file": MetadataValue.path(str(dvc_file)),
+            "dvc_md5": source.pointer.md5,
+        }
+        if data_hash != source.pointer.md5:
+            context.log.warning(
+                f"{path} (MD5 {data_hash}) differs from what {dvc_file} records "
+                f"({source.pointer.md5}): the data version is the file's own MD5. Run "
+                f"`dvc add {path}` to track this content, or `dvc checkout {dvc_file}`."
+            )
     with tracking.run(context) as mlf:
         mlf.log_params({f"data.{k}": v for k, v in config.model_dump().items()})
-        mlf.set_tag("data_hash", data_hash)
+        mlf.set_tags({"data_hash": data_hash, "data_source": source.describe()})
     dataset = Dataset(frame, config.target, config.task, str(path), data_hash)
     return Output(
         dataset,
@@ -53,6 +72,8 @@ def raw_data(
             ),
             "path": MetadataValue.path(str(path)),
             "data_hash": data_hash,
+            "data_source": source.describe(),
+            **dvc_metadata,
             "target": config.target,
             "task": config.task,
             "preview": MetadataValue.md(frame.head(5).to_markdown(index=False)),

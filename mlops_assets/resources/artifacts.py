@@ -1,7 +1,8 @@
 """Where models and reports live: one directory per Dagster run, and ``latest`` promoted atomically.
 
 ``latest`` is a symlink swapped with a single ``rename``; readers see the previous complete set
-of files or the new one, never a mixture, and a failed run never touches it.
+of files or the new one, never a mixture, and a failed run never touches it. DVC does not follow
+that symlink between commits, so promotion also mirrors the metrics and plots into ``dvc/``.
 """
 
 import os
@@ -13,6 +14,8 @@ from pydantic import Field
 
 LATEST = "latest"
 RUNS = "runs"
+DVC_MIRROR = "dvc"  # plain copies of latest's metrics.json and plots/ (dvc.yaml metrics, plots)
+DVC_MIRRORED = ("metrics.json", "plots")
 
 
 class ArtifactStore(ConfigurableResource):
@@ -43,8 +46,28 @@ class ArtifactStore(ConfigurableResource):
         if link.exists() and not link.is_symlink():  # a plain directory left by hand: keep it aside
             link.rename(link.with_name(f"{LATEST}.previous"))
         os.replace(staged, link)
+        self._mirror_for_dvc(run_dir)
         self._prune(keep=run_dir)
         return link
+
+    def _mirror_for_dvc(self, run_dir: Path) -> None:
+        """Replace ``root/dvc`` with a copy of the run's metrics and plots (a plain directory,
+        so ``dvc metrics diff`` and ``dvc plots diff`` can read it from any commit)."""
+        mirror = self.root_path / DVC_MIRROR
+        staged = mirror.with_name(f".dvc-mirror.{os.getpid()}")
+        shutil.rmtree(staged, ignore_errors=True)
+        staged.mkdir()
+        for name in DVC_MIRRORED:
+            source = run_dir / name
+            if source.is_dir():
+                shutil.copytree(source, staged / name)
+            elif source.exists():
+                shutil.copy2(source, staged / name)
+        retired = mirror.with_name(f"{staged.name}.old")
+        if mirror.exists():
+            mirror.rename(retired)
+        staged.rename(mirror)
+        shutil.rmtree(retired, ignore_errors=True)
 
     def _prune(self, keep: Path) -> None:
         runs = sorted(
