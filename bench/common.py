@@ -23,7 +23,7 @@ class Figure:
 
     def line(self) -> str:
         verdict = "ok" if self.ok else "MISSED"
-        return f"{self.name:<44} {self.value:8.3f}   target {self.target:<8} {verdict}  {self.detail}"
+        return f"{self.name:<52} {self.value:8.3f}   target {self.target:<8} {verdict}  {self.detail}"
 
 
 def interleaved(cases: dict[str, Callable[[], float | None]], repeats: int) -> dict[str, list[float]]:
