@@ -10,7 +10,9 @@ BENCHMARKS = ["import_time", "training", "scale", "sensor_tick"]
 def main(names: list[str]) -> int:
     import os
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     missed = 0
     for name in names or BENCHMARKS:
         for figure in importlib.import_module(f"bench.{name}").run():

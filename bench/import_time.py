@@ -15,7 +15,10 @@ LOAD = (
 def run(repeats: int = 5) -> list[Figure]:
     heavy = run_python(LOAD).strip()
     times = interleaved(
-        {"dagster": lambda: run_python("import dagster") and None, "mlops_assets": lambda: run_python(LOAD) and None},
+        {
+            "dagster": lambda: run_python("import dagster") and None,
+            "mlops_assets": lambda: run_python(LOAD) and None,
+        },
         repeats,
     )
     ratio = median(times["mlops_assets"]) / median(times["dagster"])

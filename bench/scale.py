@@ -76,6 +76,8 @@ def run(sizes: tuple[int, ...] = (100_000, 1_000_000)) -> list[Figure]:
     for stage in ("load_features_s", "train_s"):
         ratio = (results[large][stage] / large) / (results[small][stage] / small)
         figures.append(
-            Figure(f"per-row cost {stage[:-2]}: {large:,} / {small:,}", ratio, "<= 1.3", ratio <= 1.3)
+            Figure(
+                f"per-row cost {stage[:-2]}: {large:,} / {small:,}", ratio, "<= 1.3", ratio <= 1.3
+            )
         )
     return figures

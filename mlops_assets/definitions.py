@@ -26,8 +26,8 @@ from mlops_assets.automation import (
 )
 from mlops_assets.project import project_dir
 from mlops_assets.resources.artifacts import ArtifactStore
-from mlops_assets.resources.github import GitHubResource
 from mlops_assets.resources.dvc import DvcData
+from mlops_assets.resources.github import GitHubResource
 from mlops_assets.resources.tracking import MlflowTracking
 
 ARTIFACTS_DIR_ENV = "MLOPS_ASSETS_ARTIFACTS_DIR"

@@ -108,7 +108,9 @@ class TrainConfig(Config):
     validation_fraction: float = Field(
         default=_DEFAULTS["train"]["validation_fraction"], ge=0, lt=1
     )
-    early_stopping_patience: int = Field(default=_DEFAULTS["train"]["early_stopping_patience"], ge=0)
+    early_stopping_patience: int = Field(
+        default=_DEFAULTS["train"]["early_stopping_patience"], ge=0
+    )
 
     @field_validator("hidden_layers")
     @classmethod

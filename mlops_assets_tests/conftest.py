@@ -12,8 +12,8 @@ from mlops_assets.assets.raw_data import raw_data
 from mlops_assets.assets.trained_model import trained_model
 from mlops_assets.project import project_dir
 from mlops_assets.resources.artifacts import ArtifactStore
-from mlops_assets.resources.github import GitHubResource
 from mlops_assets.resources.dvc import DvcData
+from mlops_assets.resources.github import GitHubResource
 from mlops_assets.resources.tracking import MlflowTracking, local_tracking_uri
 from mlops_assets_tests.fake_github import fake_github  # noqa: F401  (a fixture for every test)
 

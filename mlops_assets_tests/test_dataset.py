@@ -36,7 +36,9 @@ def test_a_valid_file_loads_as_float_columns(tmp_path):
     [
         pytest.param(None, r"data\.csv: data file not found", id="missing-file"),
         pytest.param("", r"data\.csv: the file is empty", id="empty-file"),
-        pytest.param(HEADER + "\n", rf"data\.csv: 0 data rows; at least {MIN_ROWS}", id="header-only"),
+        pytest.param(
+            HEADER + "\n", rf"data\.csv: 0 data rows; at least {MIN_ROWS}", id="header-only"
+        ),
         pytest.param([HEADER, "1,2,3"], r"data\.csv: 1 data rows; at least", id="one-row"),
         pytest.param(
             [HEADER, *rows(5), "1,2,3,4", *rows(20)],
@@ -73,8 +75,12 @@ def test_a_valid_file_loads_as_float_columns(tmp_path):
             r"data\.csv: column 'b', line 6: infinite value inf",
             id="infinity",
         ),
-        pytest.param(["target", *(str(i) for i in range(30))], r"no feature columns", id="no-features"),
-        pytest.param(["a,a,target", *rows(30)], r"duplicate or empty column names", id="dup-header"),
+        pytest.param(
+            ["target", *(str(i) for i in range(30))], r"no feature columns", id="no-features"
+        ),
+        pytest.param(
+            ["a,a,target", *rows(30)], r"duplicate or empty column names", id="dup-header"
+        ),
     ],
 )
 def test_malformed_files_name_the_problem(tmp_path, content, expected):
@@ -87,7 +93,9 @@ def test_malformed_files_name_the_problem(tmp_path, content, expected):
 
 def test_non_utf8_bytes_name_the_offset(tmp_path):
     path = write(tmp_path, ("\n".join([HEADER, *rows(30)]) + "\n").encode() + b"1,2,\xff\n")
-    with pytest.raises(DatasetError, match=r"data\.csv: not UTF-8 text \(byte 0xff at offset \d+\)"):
+    with pytest.raises(
+        DatasetError, match=r"data\.csv: not UTF-8 text \(byte 0xff at offset \d+\)"
+    ):
         load(path)
 
 

@@ -48,7 +48,10 @@ def test_missing_keys_fall_back_to_builtin_defaults(tmp_path):
     [
         ("train:\n  epoch: 5\n", r"params\.yaml: unknown key 'train\.epoch' \(known: batch_size"),
         ("model:\n  epochs: 5\n", r"params\.yaml: unknown section 'model'"),
-        ("train:\n  epochs: five\n", r"params\.yaml: train\.epochs: Input should be a valid integer"),
+        (
+            "train:\n  epochs: five\n",
+            r"params\.yaml: train\.epochs: Input should be a valid integer",
+        ),
         ("train:\n  epochs: -3\n", r"params\.yaml: train\.epochs: Input should be greater than"),
         ("data:\n  test_fraction: 1.5\n", r"params\.yaml: data\.test_fraction: .*less than 1"),
         ("data:\n  test_fraction: 0\n", r"params\.yaml: data\.test_fraction: .*greater than 0"),
@@ -67,7 +70,11 @@ def test_a_malformed_params_yaml_stops_the_code_location_with_its_name(tmp_path)
     (tmp_path / "params.yaml").write_text("train:\n  epochs: -1\n")
     env = {**os.environ, "MLOPS_ASSETS_PROJECT_DIR": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-c", "import mlops_assets"], capture_output=True, text=True, env=env
+        [sys.executable, "-c", "import mlops_assets"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     assert result.returncode != 0
     assert f"ParamsError: {tmp_path / 'params.yaml'}: train.epochs" in result.stderr

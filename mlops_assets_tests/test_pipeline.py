@@ -15,7 +15,12 @@ def test_graph_materialises_every_asset_and_promotes_a_complete_run(workspace):
     assert result.success
     latest = workspace.latest
     assert latest.is_symlink()
-    assert {p.name for p in latest.iterdir()} >= {"model.keras", "metrics.json", "report.md", "plots"}
+    assert {p.name for p in latest.iterdir()} >= {
+        "model.keras",
+        "metrics.json",
+        "report.md",
+        "plots",
+    }
     metrics = json.loads((latest / "metrics.json").read_text())
     assert set(metrics) == {"mae", "rmse", "r2"}
     report = (latest / "report.md").read_text()

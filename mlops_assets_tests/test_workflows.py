@@ -18,10 +18,12 @@ from mlops_assets_tests.workflow_player import Event, WorkflowPlayer, evaluate, 
 WORKFLOWS = project_dir() / ".github" / "workflows"
 RETRAIN = WORKFLOWS / "retrain.yml"
 
+
 def load(path: Path) -> dict:
     workflow = yaml.safe_load(path.read_text())
     workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads `on:` as True
     return workflow
+
 
 def check_schema(files: list[str]) -> subprocess.CompletedProcess:
     """check-jsonschema with GitHub's workflow schema, which it ships (works offline)."""
@@ -34,6 +36,7 @@ def check_schema(files: list[str]) -> subprocess.CompletedProcess:
     ]
     return subprocess.run(command + files, capture_output=True, text=True, check=False)
 
+
 def test_the_workflows_validate_against_the_github_workflow_schema():
     files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
     assert len(files) == 3
@@ -42,11 +45,13 @@ def test_the_workflows_validate_against_the_github_workflow_schema():
 
     assert done.returncode == 0, done.stdout + done.stderr
 
+
 def test_the_schema_check_rejects_a_broken_workflow(tmp_path):
     broken = tmp_path / "broken.yml"
     broken.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    step: []\n")
 
     assert check_schema([str(broken)]).returncode != 0
+
 
 @pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
 def test_least_privilege_and_no_secrets_for_forks(path):
@@ -69,6 +74,7 @@ def test_least_privilege_and_no_secrets_for_forks(path):
                 assert step["with"]["cache"] == "pip"
     assert "secrets.GITHUB_TOKEN" not in text or path.name == "retrain.yml"
 
+
 def test_retrain_triggers_concurrency_and_persisted_dagster_home():
     workflow = load(RETRAIN)
     assert set(workflow["on"]) == {"push", "pull_request", "workflow_dispatch"}
@@ -81,6 +87,7 @@ def test_retrain_triggers_concurrency_and_persisted_dagster_home():
     assert scheduled["on"]["schedule"] == [{"cron": "0 3 * * 1"}]
     tests = load(WORKFLOWS / "tests.yml")
     assert any(s.get("run") == "make test" for s in tests["jobs"]["test"]["steps"])
+
 
 def test_the_expression_subset_behaves_like_github():
     contexts = {
@@ -96,9 +103,11 @@ def test_the_expression_subset_behaves_like_github():
     assert evaluate("failure()", contexts, status="failure") is True
     assert substitute("a-${{ inputs.nothing }}-${{ vars.X }}", contexts) == "a--x"
 
+
 def count_runs(dagster_home: Path) -> int:
     with sqlite3.connect(dagster_home / "history" / "runs.db") as db:
         return db.execute("select count(*) from runs").fetchone()[0]
+
 
 def cache_a_dagster_home_with_one_run(cache_entry: Path) -> None:
     """What an earlier run on main left in the Actions cache: an instance with one run."""
@@ -113,6 +122,7 @@ def cache_a_dagster_home_with_one_run(cache_entry: Path) -> None:
     with DagsterInstance.local_temp(str(home)) as instance:
         assert materialize([earlier], instance=instance).success
     assert count_runs(home) == 1
+
 
 def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
     """The retrain workflow as GitHub runs it for a PR, against the fake GitHub API: the comment

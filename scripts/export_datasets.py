@@ -1,7 +1,7 @@
 """Export scikit-learn's bundled sample data sets as CSV (run once; the pipeline reads only CSVs).
 
-    python scripts/export_datasets.py data/            # diabetes.csv (regression, the default)
-    python scripts/export_datasets.py data/ --all      # also breast_cancer.csv (classification)
+python scripts/export_datasets.py data/            # diabetes.csv (regression, the default)
+python scripts/export_datasets.py data/ --all      # also breast_cancer.csv (classification)
 """
 
 import argparse

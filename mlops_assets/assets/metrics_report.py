@@ -58,7 +58,9 @@ def metrics_report(
     y_out = predict(load_model(model_path), features.x_test)
     metrics = compute_metrics(features.task, features.y_test, y_out)
     naive = naive_metrics(features.task, features.y_train, features.y_test)
-    plots = task_plots(features.task, features.y_test, y_out, trained_model.history, run_dir / "plots")
+    plots = task_plots(
+        features.task, features.y_test, y_out, trained_model.history, run_dir / "plots"
+    )
     headline = HEADLINE[features.task]
     markdown = render_report(
         task=features.task,

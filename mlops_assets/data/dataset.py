@@ -36,7 +36,9 @@ def read_csv(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, encoding="utf-8", skipinitialspace=True)
     except pd.errors.EmptyDataError:
-        raise DatasetError(f"{path}: the file is empty (expected a header row and data rows)") from None
+        raise DatasetError(
+            f"{path}: the file is empty (expected a header row and data rows)"
+        ) from None
     except pd.errors.ParserError as exc:
         raise DatasetError(f"{path}: unparsable CSV ({exc})".replace("\n", " ")) from None
     except UnicodeDecodeError as exc:

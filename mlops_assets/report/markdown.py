@@ -33,8 +33,10 @@ def render_report(
     lines = [
         "# Model report",
         "",
-        f"**{headline} = {_fmt(metrics[headline])}** on the held-out split "
-        f"({task.replace('_', ' ')}, {epochs_run} epochs).",
+        (
+            f"**{headline} = {_fmt(metrics[headline])}** on the held-out split "
+            f"({task.replace('_', ' ')}, {epochs_run} epochs)."
+        ),
         "",
         "## Metrics",
         "",
