@@ -67,7 +67,7 @@ class Logs:
         self.warnings: list[str] = []
 
 
-def publish(tmp_path, report=None, logs=None, **settings):
+def publish(tmp_path, report=None, logs=None, tagged_pr=None, **settings):
     logs = logs or Logs()
     github = GitHubResource(seconds_between_writes=0, retry_budget_seconds=10, **settings)
     return publish_report(
@@ -76,6 +76,7 @@ def publish(tmp_path, report=None, logs=None, **settings):
         local_path=tmp_path / "artifacts" / "pr_comment.md",
         log=logs.info.append,
         warn=logs.warnings.append,
+        tagged_pr=tagged_pr,
     )
 
 
@@ -119,6 +120,19 @@ def test_push_finds_the_open_pull_request_whose_head_is_the_commit(fake_github, 
     assert len(fake_github.comments_on("issue", 9)) == 1
     assert not fake_github.comments_on("issue", 3) and not fake_github.comments_on("commit", HEAD)
     assert fake_github.calls("GET", f"/commits/{HEAD}/pulls$")
+
+
+def test_a_run_tagged_with_a_pull_request_comments_there(fake_github, actions, tmp_path):
+    """Runs the GitHub-mode sensor requests carry the PR number; the push event does not."""
+    fake_github.add_pull(12, "b" * 40)
+    actions(event_name="push", sha=HEAD)
+
+    result = publish(tmp_path, tagged_pr="12")
+
+    assert result.target == "pull request #12"
+    assert result.reason == "run tagged with pull request #12"
+    assert len(fake_github.comments_on("issue", 12)) == 1
+    assert not fake_github.calls("GET", f"/commits/{HEAD}/pulls$")
 
 
 def test_push_without_a_pull_request_comments_on_the_commit_and_keeps_it_sticky(

@@ -9,6 +9,7 @@ import time
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from mlops_assets.assets.metrics_report import MetricsReport
+from mlops_assets.automation import PR_NUMBER_TAG
 from mlops_assets.publish.pr_report import publish_report
 from mlops_assets.resources.artifacts import ArtifactStore
 from mlops_assets.resources.github import GitHubResource
@@ -38,6 +39,7 @@ def pr_comment(
         log=context.log.info,
         warn=context.log.warning,
         duration_seconds=_run_duration(context),
+        tagged_pr=context.run.tags.get(PR_NUMBER_TAG),
     )
     metadata = {
         "target": published.target,

@@ -74,6 +74,7 @@ def publish_report(
     log: Callable[[str], None],
     warn: Callable[[str], None],
     duration_seconds: float | None = None,
+    tagged_pr: str | None = None,
 ) -> Publication:
     """Render ``report`` and put it where reviewers look; a copy always lands in ``local_path``."""
     github.validated()
@@ -111,6 +112,9 @@ def publish_report(
 
     target = parse_target(github.resolved_target())
     reason = f"target set to {github.resolved_target()}"
+    if target is None and tagged_pr:  # a run the GitHub-mode sensor requested for a PR
+        target = Target("pr", tagged_pr)
+        reason = f"run tagged with pull request #{tagged_pr}"
     if target is None:
         target = event_target(ci, payload)
         reason = f"{ci.event_name} event"
