@@ -14,6 +14,9 @@ from mlops_assets.project import project_dir
 from mlops_assets.resources.artifacts import ArtifactStore
 from mlops_assets.resources.tracking import MlflowTracking, local_tracking_uri
 
+# Real MLflow servers on loopback (tracking tests).
+pytest_plugins = ["mlops_assets_tests.tracking_servers"]
+
 ALL_ASSETS = [raw_data, features, trained_model, metrics_report, pr_comment]
 SAMPLE_CSV = project_dir() / "data" / "diabetes.csv"
 

@@ -12,11 +12,7 @@ from mlops_assets.resources.tracking import FAILED_ASSET_TAG, MlflowTracking
 from mlops_assets.tracking import provenance
 from mlops_assets.tracking.target import redact, resolve_target
 from mlops_assets_tests.conftest import ALL_ASSETS, run_config
-from mlops_assets_tests.tracking_servers import (  # noqa: F401  (fixtures)
-    dagshub_server,
-    free_port,
-    mlflow3_server,
-)
+from mlops_assets_tests.tracking_servers import free_port
 
 GITHUB_PR_ENV = {
     "GITHUB_HEAD_REF": "main",  # the branch the baseline query looks for
@@ -80,7 +76,11 @@ def the_run(client, experiment_name: str, dagster_run_id: str):
 
 
 def test_dagshub_variables_route_runs_to_the_dagshub_server_with_the_token():
-    env = {"DAGSHUB_REPO_OWNER": "octo", "DAGSHUB_REPO_NAME": "retrain", "DAGSHUB_USER_TOKEN": "t0k"}
+    env = {
+        "DAGSHUB_REPO_OWNER": "octo",
+        "DAGSHUB_REPO_NAME": "retrain",
+        "DAGSHUB_USER_TOKEN": "t0k",
+    }
 
     target = resolve_target(env, Path("/p"))
     on_prem = resolve_target(env, Path("/p"), dagshub_host="https://hub.internal/")
@@ -91,12 +91,17 @@ def test_dagshub_variables_route_runs_to_the_dagshub_server_with_the_token():
         "MLFLOW_TRACKING_PASSWORD": "t0k",
     }
     assert target.credential_vars(env) == "DAGSHUB_USER_TOKEN"
-    assert target.run_url("0", "abc") == "https://dagshub.com/octo/retrain/experiments/#/experiment/m_abc"
+    assert (
+        target.run_url("0", "abc")
+        == "https://dagshub.com/octo/retrain/experiments/#/experiment/m_abc"
+    )
     assert on_prem.uri == "https://hub.internal/octo/retrain.mlflow"
     # An explicit MLflow URI wins; an incomplete DagsHub set means the local store.
     explicit = resolve_target({**env, "MLFLOW_TRACKING_URI": "http://mlflow:5000"}, Path("/p"))
     assert (explicit.uri, explicit.credential_env(env)) == ("http://mlflow:5000", {})
-    assert resolve_target({"DAGSHUB_REPO_OWNER": "octo"}, Path("/p")).uri == "sqlite:////p/mlflow.db"
+    assert (
+        resolve_target({"DAGSHUB_REPO_OWNER": "octo"}, Path("/p")).uri == "sqlite:////p/mlflow.db"
+    )
     assert resolve_target({"MLFLOW_EXPERIMENT_NAME": "e"}, Path("/p")).experiment == "e"
 
 
@@ -107,7 +112,9 @@ def test_credentials_in_a_tracking_uri_are_never_displayed():
 
 def test_git_tags_record_commit_branch_and_dirty_flag(tmp_path):
     def git(*args):
-        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True)
+        return subprocess.run(
+            ["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True
+        )
 
     git("init", "-q", "-b", "feature/x")
     (tmp_path / "params.yaml").write_text("a: 1\n")
@@ -171,11 +178,12 @@ def test_a_run_on_an_mlflow3_server_has_params_curves_model_artifacts_tags_and_a
     assert "plots/learning_curve.png" in plots
     [model] = client.search_logged_models([run.info.experiment_id])  # native model logging
     assert model.source_run_id == run.info.run_id
-    assert first.asset_materializations_for_node("trained_model")[0].metadata[
-        "mlflow_model"
-    ].value == "logged model"
+    assert (
+        first.asset_materializations_for_node("trained_model")[0].metadata["mlflow_model"].value
+        == "logged model"
+    )
     commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=project_dir(), capture_output=True, text=True
+        ["git", "rev-parse", "HEAD"], cwd=project_dir(), capture_output=True, text=True, check=True
     ).stdout.strip()
     tags = run.data.tags
     assert tags["mlflow.source.git.commit"] == commit
@@ -197,7 +205,9 @@ def test_a_run_on_an_mlflow3_server_has_params_curves_model_artifacts_tags_and_a
     assert baseline.commit == commit
 
 
-def test_a_failing_step_ends_the_run_failed_and_names_the_asset(tmp_path, mlflow3_server, monkeypatch):
+def test_a_failing_step_ends_the_run_failed_and_names_the_asset(
+    tmp_path, mlflow3_server, monkeypatch
+):
     from mlflow import MlflowClient
 
     @asset
@@ -277,9 +287,10 @@ def test_a_run_on_dagshubs_mlflow_2_line_records_curves_and_the_model_as_artifac
     assert "test_mae" in run.data.metrics
     model_files = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
     assert "model/MLmodel" in model_files
-    assert result.asset_materializations_for_node("trained_model")[0].metadata[
-        "mlflow_model"
-    ].value == "run artifacts"
+    assert (
+        result.asset_materializations_for_node("trained_model")[0].metadata["mlflow_model"].value
+        == "run artifacts"
+    )
     assert result.output_for_node("metrics_report").mlflow_run_url == (
         f"{dagshub_server.host}/{dagshub_server.owner}/{dagshub_server.repo}"
         f"/experiments/#/experiment/m_{run.info.run_id}"

@@ -33,7 +33,9 @@ LEGACY_MLFLOW = "2.7.1"
 # What mlflow 2.7.1 needs beside it to start on today's resolver (see DESIGN.md).
 LEGACY_REQUIREMENTS = [f"mlflow=={LEGACY_MLFLOW}", "sqlalchemy<2.1", "flask<3", "werkzeug<3"]
 CACHE_DIR = Path(os.environ.get("MLOPS_ASSETS_CACHE", Path.home() / ".cache" / "mlops-assets"))
-START_TIMEOUT = 90  # seconds for a server to answer /health
+START_TIMEOUT = (
+    240  # seconds to answer /health: mlflow 3 imports itself twice, slow on a busy CI box
+)
 INSTALL_TIMEOUT = 1200  # seconds for pip to build the 2.7.1 environment on a fresh machine
 
 ADMIN_USER = "admin"
@@ -53,17 +55,22 @@ def wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"mlflow server exited with {process.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
+            raise RuntimeError(
+                f"mlflow server exited with {process.returncode}:\n{log.read_text()}"
+            )
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+            if r.status == 200:
+                return
         time.sleep(0.3)
-    raise RuntimeError(f"mlflow server at {url} not healthy after {START_TIMEOUT}s:\n{log.read_text()}")
+    raise RuntimeError(
+        f"mlflow server at {url} not healthy after {START_TIMEOUT}s:\n{log.read_text()}"
+    )
 
 
 @contextlib.contextmanager
-def mlflow_server(command: list[str], workdir: Path, env: dict[str, str], port: int) -> Iterator[str]:
+def mlflow_server(
+    command: list[str], workdir: Path, env: dict[str, str], port: int
+) -> Iterator[str]:
     """Run ``mlflow server`` (in its own process group, gunicorn workers included) until exit."""
     log = workdir / "server.log"
     with log.open("wb") as out:
@@ -118,6 +125,7 @@ def mlflow3_server(tmp_path_factory) -> Iterator[Mlflow3Server]:
     env = server_env(
         MLFLOW_AUTH_CONFIG_PATH=str(auth_config),
         MLFLOW_FLASK_SERVER_SECRET_KEY="tests-only-secret",
+        MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false",  # no job runner: less to start
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     )
     command = [
@@ -148,7 +156,7 @@ def legacy_mlflow_venv() -> Path:
         install = subprocess.run(
             [str(venv / "bin" / "python"), "-m", "pip", "install", "--progress-bar", "off",
              "--disable-pip-version-check", *LEGACY_REQUIREMENTS],
-            capture_output=True, text=True, timeout=INSTALL_TIMEOUT,
+            capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False,
         )  # fmt: skip
         if install.returncode != 0:
             shutil.rmtree(venv, ignore_errors=True)
@@ -156,7 +164,9 @@ def legacy_mlflow_venv() -> Path:
             unreachable = ("Could not find a version", "Failed to establish a new connection",
                            "Temporary failure in name resolution", "No matching distribution")  # fmt: skip
             if any(s in output for s in unreachable):
-                pytest.skip(f"pip cannot install {LEGACY_REQUIREMENTS} from the index:\n{output[-800:]}")
+                pytest.skip(
+                    f"pip cannot install {LEGACY_REQUIREMENTS} from the index:\n{output[-800:]}"
+                )
             raise RuntimeError(f"installing {LEGACY_REQUIREMENTS} failed:\n{output[-3000:]}")
         done.write_text(" ".join(LEGACY_REQUIREMENTS) + "\n")
     return venv
@@ -169,6 +179,7 @@ class DagsHubProxy(BaseHTTPRequestHandler):
     prefix = f"/{DAGSHUB_OWNER}/{DAGSHUB_REPO}.mlflow"
     upstream: tuple[str, int]
     token: str
+    delay: float = 0.0  # seconds added to each request: a server across the internet (bench)
 
     def authorised(self) -> bool:
         header = self.headers.get("Authorization", "")
@@ -185,7 +196,10 @@ class DagsHubProxy(BaseHTTPRequestHandler):
         if not self.authorised():
             return self.reply(401, b"Unauthorized")
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "authorization")}
+        time.sleep(self.delay)
+        headers = {
+            k: v for k, v in self.headers.items() if k.lower() not in ("host", "authorization")
+        }
         connection = http.client.HTTPConnection(*self.upstream, timeout=60)
         try:
             connection.request(self.command, self.path.removeprefix(self.prefix), body, headers)
@@ -208,9 +222,11 @@ class DagsHubProxy(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def dagshub_proxy(upstream_url: str, token: str) -> Iterator[str]:
+def dagshub_proxy(upstream_url: str, token: str, delay: float = 0.0) -> Iterator[str]:
     host, port = upstream_url.removeprefix("http://").split(":")
-    handler = type("Proxy", (DagsHubProxy,), {"upstream": (host, int(port)), "token": token})
+    handler = type(
+        "Proxy", (DagsHubProxy,), {"upstream": (host, int(port)), "token": token, "delay": delay}
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -246,6 +262,8 @@ def dagshub_server(tmp_path_factory) -> Iterator[DagsHubServer]:
         "--artifacts-destination", str(workdir / "artifacts"),
         "--workers", "1",
     ]  # fmt: skip
-    with mlflow_server(command, workdir, env, free_port()) as upstream:
-        with dagshub_proxy(upstream, DAGSHUB_TOKEN) as host:
-            yield DagsHubServer(host, DAGSHUB_OWNER, DAGSHUB_REPO, DAGSHUB_TOKEN, upstream)
+    with (
+        mlflow_server(command, workdir, env, free_port()) as upstream,
+        dagshub_proxy(upstream, DAGSHUB_TOKEN) as host,
+    ):
+        yield DagsHubServer(host, DAGSHUB_OWNER, DAGSHUB_REPO, DAGSHUB_TOKEN, upstream)

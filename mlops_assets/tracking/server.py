@@ -26,7 +26,9 @@ def _auth_headers(env: Mapping[str, str]) -> dict[str, str]:
     return {}
 
 
-def _request(target: TrackingTarget, env: Mapping[str, str], method: str, path: str, timeout: float, **kw):
+def _request(
+    target: TrackingTarget, env: Mapping[str, str], method: str, path: str, timeout: float, **kw
+):
     import requests
 
     url = f"{target.uri.rstrip('/')}/api/2.0/mlflow/{path}"
@@ -57,7 +59,9 @@ def check_server(
             f"MLflow tracking server {server} refused the credentials (HTTP "
             f"{response.status_code}); check {credential_vars}."
         )
-    answered_mlflow = response.status_code == 200 or _error_code(response) == "RESOURCE_DOES_NOT_EXIST"
+    answered_mlflow = (
+        response.status_code == 200 or _error_code(response) == "RESOURCE_DOES_NOT_EXIST"
+    )
     if not answered_mlflow:
         raise TrackingServerError(
             f"{server} does not answer like an MLflow tracking server (HTTP "

@@ -30,7 +30,9 @@ def redact(uri: str) -> str:
     parts = urlsplit(uri)
     if not parts.password and not parts.username:
         return uri
-    return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+    return urlunsplit(
+        parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))
+    )
 
 
 @dataclass(frozen=True)
