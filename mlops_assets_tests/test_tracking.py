@@ -1,5 +1,6 @@
 """Experiment tracking against real MLflow servers on loopback (see ``tracking_servers``)."""
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -296,6 +297,8 @@ def test_a_run_on_dagshubs_mlflow_2_line_records_curves_and_the_model_as_artifac
         f"/experiments/#/experiment/m_{run.info.run_id}"
     )
     token = dagshub_server.token
+    leaked = {"MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"}
+    assert not leaked & set(os.environ)  # credentials only while MLflow calls run
     assert token not in caplog.text
     assert token not in event_log_text(instance, result.run_id)
     assert token not in repr((run.data.tags, run.data.params))

@@ -135,7 +135,20 @@ def mlflow3_server(tmp_path_factory) -> Iterator[Mlflow3Server]:
         "--workers", "1",
     ]  # fmt: skip
     with mlflow_server(command, workdir, env, free_port()) as url:
+        cheapen_password_hash(workdir / "auth.db", ADMIN_USER, ADMIN_PASSWORD)
         yield Mlflow3Server(url, ADMIN_USER, ADMIN_PASSWORD)
+
+
+def cheapen_password_hash(auth_db: Path, username: str, password: str) -> None:
+    """The auth app checks the password on every request; its default scrypt hash costs about a
+    second per request on a busy two-core CI box. A one-round hash keeps the check, not the cost."""
+    import sqlite3
+
+    from werkzeug.security import generate_password_hash
+
+    cheap = generate_password_hash(password, method="pbkdf2:sha256:1")
+    with contextlib.closing(sqlite3.connect(auth_db)) as db, db:
+        db.execute("UPDATE users SET password_hash = ? WHERE username = ?", (cheap, username))
 
 
 def legacy_mlflow_venv() -> Path:

@@ -16,6 +16,7 @@ config, tags, params, logs or the Dagster event log.
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -33,6 +34,11 @@ __all__ = ["FAILED_ASSET_TAG", "MlflowTracking", "TrackingServerError", "local_t
 FAILED_ASSET_TAG = "mlops_assets.failed_asset"
 MODEL_ARTIFACT_PATH = "model"
 TEST_METRIC_PREFIX = "test_"
+
+
+# The target a tracking block is using: calls nested in it resolve nothing again (the block
+# exports MLFLOW_TRACKING_URI, which would otherwise hide that the target is DagsHub).
+_active_target: ContextVar[TrackingTarget | None] = ContextVar("_active_target", default=None)
 
 
 @contextmanager
@@ -76,16 +82,27 @@ class MlflowTracking(ConfigurableResource):
 
     @contextmanager
     def _connected(self) -> Iterator[TrackingTarget]:
-        """The target, with its credentials in effect and (if remote) checked."""
+        """The target, with its credentials in effect and (if remote) checked; inside an
+        enclosing ``_connected`` (``baseline()`` within ``run()``) that one is reused."""
         import mlflow
 
+        if (active := _active_target.get()) is not None:
+            yield active
+            return
         target = self.target()
         hint = target.credential_vars(os.environ)
-        with _environment(target.credential_env(os.environ)):
+        # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI: scoped too, so the next
+        # step (or test, or subprocess) resolves its target afresh.
+        scoped = {**target.credential_env(os.environ), "MLFLOW_TRACKING_URI": target.uri}
+        with _environment(scoped):
             if target.is_remote:
                 check_server(target, os.environ, hint, self.check_timeout)
             mlflow.set_tracking_uri(target.uri)
-            yield target
+            token = _active_target.set(target)
+            try:
+                yield target
+            finally:
+                _active_target.reset(token)
 
     @contextmanager
     def run(self, context: AssetExecutionContext) -> Iterator:
@@ -128,7 +145,7 @@ class MlflowTracking(ConfigurableResource):
         Call it inside ``run()``: that is where the run is active and the credentials set."""
         import mlflow
 
-        target = self.target()
+        target = _active_target.get() or self.target()
         run = mlflow.active_run()
         native = not target.is_remote or supports_logged_models(
             target, os.environ, run.info.experiment_id, self.check_timeout
