@@ -5,6 +5,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 from dagster import DagsterInstance, asset, materialize
 from dagster._serdes import serialize_value
 
@@ -25,7 +26,7 @@ GITHUB_PR_ENV = {
 TRACKING_VARS = (
     "MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
     "MLFLOW_TRACKING_TOKEN", "MLFLOW_EXPERIMENT_NAME", "DAGSHUB_REPO_OWNER", "DAGSHUB_REPO_NAME",
-    "DAGSHUB_USER_TOKEN", "DAGSHUB_CLIENT_HOST", "GITHUB_HEAD_REF", "GITHUB_REF",
+    "DAGSHUB_USER_TOKEN", "DAGSHUB_USER_NAME", "DAGSHUB_CLIENT_HOST", "GITHUB_HEAD_REF", "GITHUB_REF",
     "GITHUB_REF_TYPE", "GITHUB_REF_NAME", "GITHUB_BASE_REF",
 )  # fmt: skip
 
@@ -87,10 +88,14 @@ def test_dagshub_variables_route_runs_to_the_dagshub_server_with_the_token():
     on_prem = resolve_target(env, Path("/p"), dagshub_host="https://hub.internal/")
 
     assert target.uri == "https://dagshub.com/octo/retrain.mlflow"
-    assert target.credential_env(env) == {
-        "MLFLOW_TRACKING_USERNAME": "t0k",
+    assert target.credential_env(env) == {  # the username lands in the mlflow.user tag
+        "MLFLOW_TRACKING_USERNAME": "octo",
         "MLFLOW_TRACKING_PASSWORD": "t0k",
     }
+    assert (
+        target.credential_env({**env, "DAGSHUB_USER_NAME": "me"})["MLFLOW_TRACKING_USERNAME"]
+        == "me"
+    )
     assert target.credential_vars(env) == "DAGSHUB_USER_TOKEN"
     assert (
         target.run_url("0", "abc")
@@ -286,8 +291,14 @@ def test_a_run_on_dagshubs_mlflow_2_line_records_curves_and_the_model_as_artifac
     assert run.info.status == "FINISHED"
     assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == [0, 1, 2]
     assert "test_mae" in run.data.metrics
-    model_files = {a.path for a in client.list_artifacts(run.info.run_id, "model")}
-    assert "model/MLmodel" in model_files
+    # MLflow 3's list_artifacts(run, path) searches logged models, which 2.x servers lack: ask
+    # the server's own artifacts API.
+    listed = requests.get(
+        f"{dagshub_server.upstream}/api/2.0/mlflow/artifacts/list",
+        params={"run_id": run.info.run_id, "path": "model"},
+        timeout=30,
+    ).json()
+    assert "model/MLmodel" in {f["path"] for f in listed["files"]}
     assert (
         result.asset_materializations_for_node("trained_model")[0].metadata["mlflow_model"].value
         == "run artifacts"

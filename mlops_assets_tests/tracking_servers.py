@@ -187,7 +187,8 @@ def legacy_mlflow_venv() -> Path:
 
 class DagsHubProxy(BaseHTTPRequestHandler):
     """DagsHub's URL shape in front of a plain MLflow server: ``/<owner>/<repo>.mlflow/<path>`` is
-    forwarded as ``/<path>`` when the request carries the token (basic auth password or bearer)."""
+    forwarded as ``/<path>`` when the request carries the token (as the basic-auth password, the
+    way DagsHub's own client sends it, or as a bearer token)."""
 
     prefix = f"/{DAGSHUB_OWNER}/{DAGSHUB_REPO}.mlflow"
     upstream: tuple[str, int]

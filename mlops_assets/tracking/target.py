@@ -52,12 +52,14 @@ class TrackingTarget:
         return redact(self.uri)
 
     def credential_env(self, env: Mapping[str, str]) -> dict[str, str]:
-        """MLflow's own credential variables to set while talking to the server: on DagsHub the
-        token is both basic-auth username and password unless the MLflow variables are set."""
+        """MLflow's own credential variables to set while talking to the server: on DagsHub,
+        unless the MLflow variables are set, basic auth with the token as password (as DagsHub's
+        client does). The username is ``DAGSHUB_USER_NAME``, else the repo owner, never the
+        token: MLflow records the username in every run's ``mlflow.user`` tag."""
         if not self.dagshub_repo or env.get(USERNAME_VAR) or env.get(TOKEN_VAR):
             return {}
-        token = env["DAGSHUB_USER_TOKEN"]
-        return {USERNAME_VAR: token, PASSWORD_VAR: token}
+        username = env.get("DAGSHUB_USER_NAME") or self.dagshub_repo[0]
+        return {USERNAME_VAR: username, PASSWORD_VAR: env["DAGSHUB_USER_TOKEN"]}
 
     def credential_vars(self, env: Mapping[str, str]) -> str:
         """The variables to check when the server refuses us."""
