@@ -209,6 +209,11 @@ def test_a_run_on_an_mlflow3_server_has_params_curves_model_artifacts_tags_and_a
     assert baseline.metrics["mae"] == pytest.approx(report.metrics["mae"])
     assert baseline.params["train.epochs"] == "3"
     assert baseline.commit == commit
+    # Asked later: the latest finished run, unless excluded; nothing for another branch.
+    second = the_run(client, "mlflow3", again.run_id).info.run_id
+    assert tracking.baseline("main").run_id == second
+    assert tracking.baseline("main", exclude_run_id=second).run_id == run.info.run_id
+    assert tracking.baseline("release") is None
 
 
 def test_a_failing_step_ends_the_run_failed_and_names_the_asset(
@@ -277,7 +282,7 @@ def dagshub_env(monkeypatch, server, token):
 
 
 def test_a_run_on_dagshubs_mlflow_2_line_records_curves_and_the_model_as_artifacts(
-    workspace, dagshub_server, monkeypatch, caplog
+    workspace, dagshub_server, monkeypatch, caplog, capfd
 ):
     from mlflow import MlflowClient
 
@@ -311,12 +316,13 @@ def test_a_run_on_dagshubs_mlflow_2_line_records_curves_and_the_model_as_artifac
     leaked = {"MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"}
     assert not leaked & set(os.environ)  # credentials only while MLflow calls run
     assert token not in caplog.text
+    assert token not in "".join(capfd.readouterr())
     assert token not in event_log_text(instance, result.run_id)
     assert token not in repr((run.data.tags, run.data.params))
 
 
 def test_a_wrong_dagshub_token_names_the_token_variable_and_is_never_logged(
-    workspace, dagshub_server, monkeypatch, caplog
+    workspace, dagshub_server, monkeypatch, caplog, capfd
 ):
     secret = "dh-wrong-token-0a8f3b"
     dagshub_env(monkeypatch, dagshub_server, secret)
@@ -328,4 +334,5 @@ def test_a_wrong_dagshub_token_names_the_token_variable_and_is_never_logged(
     assert f"{dagshub_server.tracking_uri} refused the credentials" in message
     assert "DAGSHUB_USER_TOKEN" in message
     assert secret not in caplog.text
+    assert secret not in "".join(capfd.readouterr())
     assert secret not in event_log_text(instance, result.run_id)

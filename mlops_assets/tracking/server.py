@@ -6,6 +6,7 @@ fix. ``supports_logged_models`` tells the MLflow 3 line (logged-models API) from
 that DagsHub runs, where an MLflow 3 client must log a model as plain run artifacts.
 """
 
+import base64
 from collections.abc import Mapping
 
 from mlops_assets.tracking.target import PASSWORD_VAR, TOKEN_VAR, USERNAME_VAR, TrackingTarget
@@ -16,8 +17,6 @@ class TrackingServerError(RuntimeError):
 
 
 def _auth_headers(env: Mapping[str, str]) -> dict[str, str]:
-    import base64
-
     if env.get(TOKEN_VAR):
         return {"Authorization": f"Bearer {env[TOKEN_VAR]}"}
     if env.get(USERNAME_VAR):
@@ -32,7 +31,12 @@ def _request(
     import requests
 
     url = f"{target.uri.rstrip('/')}/api/2.0/mlflow/{path}"
-    return requests.request(method, url, headers=_auth_headers(env), timeout=timeout, **kw)
+    # TLS as MLflow's client does it: a CA bundle, or no verification when asked for.
+    verify = env.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or (
+        env.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() != "true"
+    )
+    headers = _auth_headers(env)
+    return requests.request(method, url, headers=headers, timeout=timeout, verify=verify, **kw)
 
 
 def check_server(
