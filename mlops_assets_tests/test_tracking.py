@@ -14,7 +14,7 @@ from mlops_assets.resources.tracking import FAILED_ASSET_TAG, MlflowTracking
 from mlops_assets.tracking import provenance
 from mlops_assets.tracking.target import redact, resolve_target
 from mlops_assets_tests.conftest import ALL_ASSETS, run_config
-from mlops_assets_tests.tracking_servers import free_port
+from mlops_assets_tests.tracking_servers import dagshub_proxy, free_port
 
 GITHUB_PR_ENV = {
     "GITHUB_HEAD_REF": "main",  # the branch the baseline query looks for
@@ -336,3 +336,22 @@ def test_a_wrong_dagshub_token_names_the_token_variable_and_is_never_logged(
     assert secret not in caplog.text
     assert secret not in "".join(capfd.readouterr())
     assert secret not in event_log_text(instance, result.run_id)
+
+
+def test_when_the_model_upload_fails_after_training_the_error_says_where_the_model_is(
+    workspace, dagshub_server, monkeypatch
+):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # fail now, not after backoff
+    with dagshub_proxy(
+        dagshub_server.upstream, dagshub_server.token, reject="/api/2.0/mlflow-artifacts/"
+    ) as host:  # the server answers, but its artifact store is down
+        dagshub_env(monkeypatch, dagshub_server, dagshub_server.token)
+        monkeypatch.setenv("DAGSHUB_CLIENT_HOST", host)
+        result, _ = run_graph(workspace, MlflowTracking(experiment_name="upload-fails"))
+
+    assert not result.success
+    [model] = workspace.artifacts.rglob("model.keras")
+    message = failure_message(result)
+    assert "could not log the model" in message
+    assert f"the trained model is saved at {model}" in message
+    assert result.get_step_failure_events()[0].step_key == "trained_model"

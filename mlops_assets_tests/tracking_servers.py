@@ -194,6 +194,7 @@ class DagsHubProxy(BaseHTTPRequestHandler):
     upstream: tuple[str, int]
     token: str
     delay: float = 0.0  # seconds added to each request: a server across the internet (bench)
+    reject: str | None = None  # upstream paths starting with this get a 503 (a failing store)
 
     def authorised(self) -> bool:
         header = self.headers.get("Authorization", "")
@@ -211,12 +212,15 @@ class DagsHubProxy(BaseHTTPRequestHandler):
             return self.reply(401, b"Unauthorized")
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         time.sleep(self.delay)
+        path = self.path.removeprefix(self.prefix)
+        if self.reject and path.startswith(self.reject):
+            return self.reply(503, b"Service Unavailable")
         headers = {
             k: v for k, v in self.headers.items() if k.lower() not in ("host", "authorization")
         }
         connection = http.client.HTTPConnection(*self.upstream, timeout=60)
         try:
-            connection.request(self.command, self.path.removeprefix(self.prefix), body, headers)
+            connection.request(self.command, path, body, headers)
             response = connection.getresponse()
             self.reply(response.status, response.read(), response.getheader("Content-Type"))
         finally:
@@ -236,11 +240,12 @@ class DagsHubProxy(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def dagshub_proxy(upstream_url: str, token: str, delay: float = 0.0) -> Iterator[str]:
+def dagshub_proxy(
+    upstream_url: str, token: str, delay: float = 0.0, reject: str | None = None
+) -> Iterator[str]:
     host, port = upstream_url.removeprefix("http://").split(":")
-    handler = type(
-        "Proxy", (DagsHubProxy,), {"upstream": (host, int(port)), "token": token, "delay": delay}
-    )
+    settings = {"upstream": (host, int(port)), "token": token, "delay": delay, "reject": reject}
+    handler = type("Proxy", (DagsHubProxy,), settings)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
