@@ -17,6 +17,9 @@ from mlops_assets.resources.github import GitHubResource
 from mlops_assets.resources.tracking import MlflowTracking, local_tracking_uri
 from mlops_assets_tests.fake_github import fake_github  # noqa: F401  (a fixture for every test)
 
+# Real MLflow servers on loopback (tracking tests).
+pytest_plugins = ["mlops_assets_tests.tracking_servers"]
+
 ALL_ASSETS = [raw_data, features, trained_model, metrics_report, pr_comment]
 SAMPLE_CSV = project_dir() / "data" / "diabetes.csv"
 

@@ -15,6 +15,7 @@ from mlops_assets.report.metrics import HEADLINE, compute_metrics, naive_metrics
 from mlops_assets.report.plots import task_plots
 from mlops_assets.resources.artifacts import ArtifactStore, write_text_atomic
 from mlops_assets.resources.tracking import MlflowTracking
+from mlops_assets.tracking.provenance import base_branch
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ def metrics_report(
         mlf.log_artifacts(str(run_dir / "plots"), artifact_path="plots")
         mlf.log_artifact(str(metrics_path))
         mlf.log_artifact(str(report_path))
-        mlflow_run_id = mlf.active_run().info.run_id
+        run = mlf.active_run().info
+        baseline = tracking.baseline(branch=base_branch(), exclude_run_id=run.run_id)
 
     latest = artifacts.promote(run_dir)
     context.log.info(f"{headline}={metrics[headline]:.4g}; promoted {run_dir} to {latest}")
@@ -99,7 +101,9 @@ def metrics_report(
         params=trained_model.params,
         data_hash=features.data_hash,
         plots={name: str(path) for name, path in plots.items()},
-        mlflow_run_id=mlflow_run_id,
+        mlflow_run_id=run.run_id,
+        mlflow_run_url=tracking.run_url(run.experiment_id, run.run_id),
+        baseline=baseline,
     )
     return Output(
         report,

@@ -54,7 +54,7 @@ def trained_model(
         mlf.keras.autolog(log_models=False, log_datasets=False, silent=True)
         result = train_model(features, config, on_epoch=epoch_logger(context, config.epochs))
         path = save_model(result.model, artifacts.run_dir(context.run_id) / MODEL_FILE)
-        mlf.log_artifact(str(path), artifact_path="model")
+        logged_as = tracking.log_model(result.model, saved_at=path)
 
     model = TrainedModel(path=str(path), history=result.history, params=config.model_dump())
     final = {k: v[-1] for k, v in result.history.items() if v}
@@ -64,6 +64,7 @@ def trained_model(
             "epochs_run": model.epochs_run,
             "epochs_max": config.epochs,
             "model_path": MetadataValue.path(str(path)),
+            "mlflow_model": logged_as,
             **{f"final_{k}": float(v) for k, v in final.items()},
         },
     )
