@@ -4,7 +4,7 @@ import importlib
 import platform
 import sys
 
-BENCHMARKS = ["import_time", "training", "scale", "sensor_tick"]
+BENCHMARKS = ["import_time", "training", "scale", "sensor_tick", "tracking_overhead"]
 
 
 def main(names: list[str]) -> int:

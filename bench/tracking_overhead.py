@@ -7,7 +7,7 @@ against an MLflow 2.7.1 server behind a proxy that adds LATENCY seconds per requ
 server across the internet), and compares it with the time an epoch of the sample model takes.
 Timing the logging calls themselves keeps the figure steady on a busy machine.
 
-    python -m bench.tracking_overhead      (uses the tests' cached mlflow 2.7.1 env, builds it if not)
+    python -m bench tracking_overhead      (uses the tests' cached mlflow 2.7.1 env, builds it if not)
 """
 
 import itertools
@@ -16,6 +16,8 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from bench.common import Figure
 
 EPOCHS = 100
 LATENCY = 0.05
@@ -54,7 +56,7 @@ def logging_waits(synchronous: bool) -> tuple[float, float]:
     return statistics.median(waits), flush
 
 
-def main() -> None:
+def run() -> list[Figure]:
     import mlflow
 
     from mlops_assets_tests.tracking_servers import (
@@ -82,13 +84,16 @@ def main() -> None:
             mlflow.set_experiment("bench")
             async_wait, flush = logging_waits(synchronous=False)
             sync_wait, _ = logging_waits(synchronous=True)
-    print(f"{EPOCHS} epochs; server {LATENCY * 1000:.0f} ms away; one epoch of the sample model "
-          f"{epoch * 1000:.1f} ms")  # fmt: skip
-    print(f"async (autolog, the pipeline): waits {async_wait * 1000:7.2f} ms/epoch = "
-          f"{async_wait / epoch:5.3f}x an epoch; final flush {flush:.2f} s")  # fmt: skip
-    print(f"synchronous:                   waits {sync_wait * 1000:7.2f} ms/epoch = "
-          f"{sync_wait / epoch:5.3f}x an epoch")  # fmt: skip
-
-
-if __name__ == "__main__":
-    main()
+    training = epoch * EPOCHS
+    with_latency = (training + async_wait * EPOCHS + flush) / training
+    return [
+        Figure(
+            f"training + tracking {LATENCY * 1000:.0f} ms away / training",
+            with_latency,
+            "<= 1.10",
+            with_latency <= 1.10,
+            f"{EPOCHS} epochs of {epoch * 1000:.1f} ms; async logging waits "
+            f"{async_wait * 1000:.2f} ms/epoch + {flush:.2f} s flush "
+            f"(synchronous would wait {sync_wait * 1000:.1f} ms/epoch)",
+        )
+    ]
