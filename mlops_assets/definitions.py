@@ -19,6 +19,7 @@ from mlops_assets.assets.metrics_report import metrics_report
 from mlops_assets.assets.pr_comment import pr_comment
 from mlops_assets.assets.raw_data import raw_data
 from mlops_assets.assets.trained_model import trained_model
+from mlops_assets.checks import ALL_CHECKS
 from mlops_assets.project import project_dir
 from mlops_assets.resources.artifacts import ArtifactStore
 from mlops_assets.resources.tracking import MlflowTracking
@@ -36,6 +37,7 @@ def artifacts_root() -> str:
 
 defs = Definitions(
     assets=[raw_data, features, trained_model, metrics_report, pr_comment],
+    asset_checks=ALL_CHECKS,
     jobs=[retrain_job],
     resources={
         "artifacts": ArtifactStore(root=artifacts_root()),

@@ -33,6 +33,7 @@ BUILTIN_PARAMS: dict[str, dict[str, Any]] = {
         "validation_fraction": 0.2,
         "early_stopping_patience": 30,
     },
+    "gate": {"tolerance": 0.05},
 }
 
 
@@ -105,12 +106,20 @@ class TrainConfig(Config):
         return units
 
 
+class GateConfig(Config):
+    """The model quality gate (``gate:`` in params.yaml): how much worse than the baseline run
+    the headline metric may be, relative (0.05 = 5%), before the model is refused."""
+
+    tolerance: float = Field(default=_DEFAULTS["gate"]["tolerance"], ge=0, lt=1)
+
+
 def validate_params(params: dict[str, dict[str, Any]], source: Path) -> None:
     """Raise ``ParamsError`` naming ``source`` and the key when a value has the wrong type or range."""
     for section, config_class in (
         ("data", DataConfig),
         ("data", SplitConfig),
         ("train", TrainConfig),
+        ("gate", GateConfig),
     ):
         values = {k: v for k, v in params[section].items() if k in config_class.model_fields}
         try:

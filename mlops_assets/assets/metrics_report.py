@@ -9,7 +9,9 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from mlops_assets.assets.trained_model import MODEL_FILE, TrainedModel
 from mlops_assets.data.features import FeatureSet
+from mlops_assets.params import GateConfig
 from mlops_assets.report.baseline import Baseline
+from mlops_assets.report.gate import evaluate_gate
 from mlops_assets.report.markdown import render_report
 from mlops_assets.report.metrics import HEADLINE, compute_metrics, naive_metrics
 from mlops_assets.report.plots import task_plots
@@ -41,13 +43,15 @@ class MetricsReport:
 @asset(code_version="1", group_name="retrain", kinds={"mlflow"})
 def metrics_report(
     context: AssetExecutionContext,
+    config: GateConfig,
     features: FeatureSet,
     trained_model: TrainedModel,
     artifacts: ArtifactStore,
     tracking: MlflowTracking,
 ) -> Output[MetricsReport]:
     """Evaluates the saved model (the file that is promoted, not an in-memory copy) on the
-    held-out split, writes metrics.json, plots and report.md beside it, and promotes the set."""
+    held-out split, writes metrics.json, plots and report.md beside it, and promotes the set
+    if the model passes the quality gate (the ``model_gate`` check then fails the run)."""
     from mlops_assets.modeling.keras_model import load_model, predict
 
     run_dir = artifacts.run_dir(context.run_id)
@@ -60,6 +64,8 @@ def metrics_report(
     naive = naive_metrics(features.task, features.y_train, features.y_test)
     plots = task_plots(features.task, features.y_test, y_out, trained_model.history, run_dir / "plots")
     headline = HEADLINE[features.task]
+    baseline: Baseline | None = None  # the last good run, from tracking
+    gate = evaluate_gate(headline, metrics, naive, baseline, config.tolerance)
     markdown = render_report(
         task=features.task,
         metrics=metrics,
@@ -82,10 +88,17 @@ def metrics_report(
         mlf.log_artifacts(str(run_dir / "plots"), artifact_path="plots")
         mlf.log_artifact(str(metrics_path))
         mlf.log_artifact(str(report_path))
+        mlf.set_tag("mlops_assets.gate", "passed" if gate.passed else "failed")
         mlflow_run_id = mlf.active_run().info.run_id
 
-    latest = artifacts.promote(run_dir)
-    context.log.info(f"{headline}={metrics[headline]:.4g}; promoted {run_dir} to {latest}")
+    latest = artifacts.latest
+    if gate.passed:
+        artifacts.promote(run_dir)
+        context.log.info(f"{headline}={metrics[headline]:.4g}; promoted {run_dir} to {latest}")
+    else:
+        context.log.warning(
+            f"model gate failed, {latest} left as it was: {'; '.join(gate.reasons)}"
+        )
     report = MetricsReport(
         task=features.task,
         headline=headline,
@@ -98,15 +111,24 @@ def metrics_report(
         data_hash=features.data_hash,
         plots={name: str(path) for name, path in plots.items()},
         mlflow_run_id=mlflow_run_id,
+        baseline=baseline,
+        gate_passed=gate.passed,
+        gate_reasons=gate.reasons,
     )
+    published = latest if gate.passed else run_dir
     return Output(
         report,
         metadata={
             headline: metrics[headline],
             **{f"test_{k}": v for k, v in metrics.items() if k != headline},
+            "gate": "passed" if gate.passed else "failed",
+            "gate_details": MetadataValue.md(
+                "\n".join(f"- {line}" for line in gate.reasons + gate.notes)
+            ),
+            "promoted": gate.passed,
             "report": MetadataValue.md(markdown),
-            "metrics_path": MetadataValue.path(str(latest / "metrics.json")),
-            "report_path": MetadataValue.path(str(latest / "report.md")),
+            "metrics_path": MetadataValue.path(str(published / "metrics.json")),
+            "report_path": MetadataValue.path(str(published / "report.md")),
             "run_dir": MetadataValue.path(str(run_dir)),
         },
     )
