@@ -67,13 +67,16 @@ def raw_data_checks(raw_data: Dataset):
         else quality.Verdict(False, f"target column '{target}' missing"),
         "duplicate_rows": quality.duplicate_rows(frame),
     }
-    return [_result("raw_data", name, verdict) for name, verdict in verdicts.items()]
+    for name, verdict in verdicts.items():
+        yield _result("raw_data", name, verdict)
 
 
 @multi_asset_check(specs=_specs("features", FEATURES_CHECKS), ins={"features": AssetIn()})
 def features_checks(features: FeatureSet):
     yield _result(
-        "features", "train_test_leakage", quality.train_test_leakage(features.x_train, features.x_test)
+        "features",
+        "train_test_leakage",
+        quality.train_test_leakage(features.x_train, features.x_test),
     )
     if features.task == "binary_classification":
         classes = quality.classes_in_both_splits(features.y_train, features.y_test)

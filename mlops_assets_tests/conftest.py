@@ -19,7 +19,12 @@ SAMPLE_CSV = project_dir() / "data" / "diabetes.csv"
 
 # Few epochs: the tests check behaviour, not model quality (except where they say so); the
 # learning rate is high enough that the model still beats the naive predictor (the model gate).
-FAST_TRAIN = {"epochs": 3, "hidden_layers": [8], "early_stopping_patience": 0, "learning_rate": 0.02}
+FAST_TRAIN = {
+    "epochs": 3,
+    "hidden_layers": [8],
+    "early_stopping_patience": 0,
+    "learning_rate": 0.02,
+}
 
 
 def run_config(data: dict | None = None, split: dict | None = None, train: dict | None = None):

@@ -2,10 +2,10 @@
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, DataVersion, MetadataValue, Output, asset
 
 from mlops_assets.assets.trained_model import MODEL_FILE, TrainedModel
 from mlops_assets.data.features import FeatureSet
@@ -17,6 +17,7 @@ from mlops_assets.report.metrics import HEADLINE, compute_metrics, naive_metrics
 from mlops_assets.report.plots import task_plots
 from mlops_assets.resources.artifacts import ArtifactStore, write_text_atomic
 from mlops_assets.resources.tracking import MlflowTracking
+from mlops_assets.reuse import lookup, restored_output, reuse_metadata, with_reuse_note
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,17 @@ def metrics_report(
     """Evaluates the saved model (the file that is promoted, not an in-memory copy) on the
     held-out split, writes metrics.json, plots and report.md beside it, and promotes the set
     if the model passes the quality gate (the ``model_gate`` check then fails the run)."""
+    print_, reused = lookup(
+        context, config.model_dump(), still_valid=lambda report: Path(report.directory).is_dir()
+    )
+    if reused:
+        previous: MetricsReport = reused.value
+        directory = Path(previous.directory)
+        if previous.gate_passed and artifacts.latest.resolve() != directory.resolve():
+            artifacts.promote(directory)
+        markdown = with_reuse_note(previous.markdown, reused.run_id, "Model and report reused")
+        return restored_output(print_, reused, replace(previous, markdown=markdown))
+
     from mlops_assets.modeling.keras_model import load_model, predict
 
     run_dir = artifacts.run_dir(context.run_id)
@@ -80,6 +92,9 @@ def metrics_report(
         plots={name: f"plots/{path.name}" for name, path in plots.items()},
         epochs_run=trained_model.epochs_run,
     )
+    model_run = Path(trained_model.path).parent.name
+    if model_run != context.run_id:
+        markdown = with_reuse_note(markdown, model_run, "Model reused")
     metrics_path = write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     report_path = write_text_atomic(run_dir / "report.md", markdown)
 
@@ -118,7 +133,9 @@ def metrics_report(
     published = latest if gate.passed else run_dir
     return Output(
         report,
+        data_version=DataVersion(print_),
         metadata={
+            **reuse_metadata(print_),
             headline: metrics[headline],
             **{f"test_{k}": v for k, v in metrics.items() if k != headline},
             "gate": "passed" if gate.passed else "failed",

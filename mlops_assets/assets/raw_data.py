@@ -18,6 +18,7 @@ from mlops_assets.data.dataset import file_md5, load_dataset
 from mlops_assets.params import DataConfig
 from mlops_assets.project import project_dir
 from mlops_assets.resources.tracking import MlflowTracking
+from mlops_assets.reuse import lookup, reuse_metadata
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,11 @@ def raw_data(
     path = Path(project_dir(), config.path)
     frame = load_dataset(path, config.target, config.task)
     data_hash = file_md5(path)
-    with tracking.run(context) as mlf:
-        mlf.log_params({f"data.{k}": v for k, v in config.model_dump().items()})
-        mlf.set_tag("data_hash", data_hash)
+    print_, unchanged = lookup(context, config.model_dump(), inputs={"data_hash": data_hash})
+    if unchanged is None:  # an unchanged run tracks nothing new (and skips importing MLflow)
+        with tracking.run(context) as mlf:
+            mlf.log_params({f"data.{k}": v for k, v in config.model_dump().items()})
+            mlf.set_tag("data_hash", data_hash)
     dataset = Dataset(frame, config.target, config.task, str(path), data_hash)
     return Output(
         dataset,
@@ -56,5 +59,6 @@ def raw_data(
             "target": config.target,
             "task": config.task,
             "preview": MetadataValue.md(frame.head(5).to_markdown(index=False)),
+            **reuse_metadata(print_, unchanged and unchanged.run_id),
         },
     )

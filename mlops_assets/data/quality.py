@@ -107,7 +107,8 @@ def train_test_leakage(x_train: np.ndarray, x_test: np.ndarray) -> Verdict:
 def classes_in_both_splits(y_train: np.ndarray, y_test: np.ndarray) -> Verdict:
     """Classification: each split holds both classes, or its metrics mean nothing."""
     present = {
-        split: sorted(float(c) for c in np.unique(y)) for split, y in (("train", y_train), ("test", y_test))
+        split: sorted(float(c) for c in np.unique(y))
+        for split, y in (("train", y_train), ("test", y_test))
     }
     missing = [split for split, classes in present.items() if tuple(classes) != CLASSES]
     meta = {split: str(classes) for split, classes in present.items()}
