@@ -1,1 +1,1 @@
-"""Benchmarks that print ratios (``python -m bench``); speed targets live here, not in tests."""
+"""Benchmarks that print ratios measured side by side in one run (``make bench``)."""

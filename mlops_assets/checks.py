@@ -60,7 +60,7 @@ def raw_data_checks(raw_data: Dataset):
     frame, target = raw_data.frame, raw_data.target
     verdicts = {
         "schema": quality.schema(frame, target),
-        "no_missing_values": quality.no_missing_values(frame, target),
+        "no_missing_values": quality.no_missing_values(frame),
         "row_count": quality.row_count(len(frame)),
         "target_values": quality.target_values(frame[target], raw_data.task)
         if target in frame.columns

@@ -37,7 +37,6 @@ def artifacts_root() -> str:
 
 defs = Definitions(
     assets=[raw_data, features, trained_model, metrics_report, pr_comment],
-    asset_checks=ALL_CHECKS,
     jobs=[retrain_job],
     resources={
         "artifacts": ArtifactStore(root=artifacts_root()),
@@ -48,4 +47,5 @@ defs = Definitions(
     },
     # One process: the steps share one MLflow run and import TensorFlow once.
     executor=in_process_executor,
+    asset_checks=ALL_CHECKS,
 )

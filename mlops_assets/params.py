@@ -25,6 +25,7 @@ BUILTIN_PARAMS: dict[str, dict[str, Any]] = {
         "test_fraction": 0.2,
         "seed": 42,
     },
+    "gate": {"tolerance": 0.05},
     "train": {
         "epochs": 300,
         "batch_size": 32,
@@ -33,7 +34,6 @@ BUILTIN_PARAMS: dict[str, dict[str, Any]] = {
         "validation_fraction": 0.2,
         "early_stopping_patience": 30,
     },
-    "gate": {"tolerance": 0.05},
 }
 
 

@@ -102,13 +102,15 @@ def reuse_metadata(print_: str, reused_from: str | None = None) -> dict:
     return {**metadata, REUSED_FROM: reused_from} if reused_from else metadata
 
 
-def restored_output(print_: str, reused: Reused, value: Any = None) -> Output:
+def restored_output(
+    print_: str, reused: Reused, value: Any = None, metadata: dict | None = None
+) -> Output:
     """The reused value (or ``value`` made from it) as this run's output, with the original's
-    metadata and the run it came from."""
+    metadata (updated by ``metadata``) and the run it came from."""
     return Output(
         reused.value if value is None else value,
         data_version=DataVersion(print_),
-        metadata={**reused.metadata, **reuse_metadata(print_, reused.run_id)},
+        metadata={**reused.metadata, **(metadata or {}), **reuse_metadata(print_, reused.run_id)},
     )
 
 

@@ -108,7 +108,7 @@ def test_schema_row_count_missing_values_and_split_classes():
 
     assert "non-numeric columns: x" in quality.schema(frame, "target").reason
     assert "target column 'y' missing" in quality.schema(frame, "y").reason
-    assert "'target': 1" in quality.no_missing_values(frame, "target").reason
+    assert "'target': 1" in quality.no_missing_values(frame).reason
     assert not quality.row_count(5, min_rows=20).passed
     assert quality.row_count(20, min_rows=20, max_rows=20).passed
     lacking = quality.classes_in_both_splits(np.array([0.0, 1.0]), np.array([1.0, 1.0]))

@@ -9,7 +9,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 from bench.project import CliProject
 from mlops_assets.assets.metrics_report import metrics_report
 from mlops_assets.checks import ALL_CHECKS
-from mlops_assets.reuse import fingerprint, with_reuse_note
+from mlops_assets.reuse import FORCE_TAG, fingerprint, with_reuse_note
 from mlops_assets_tests.conftest import ALL_ASSETS, FAST_TRAIN, run_config
 
 ASSETS = ["raw_data", "features", "trained_model", "metrics_report"]
@@ -65,8 +65,8 @@ def test_cli_rerun_restores_unchanged_outputs_and_retrains_when_params_change(cl
     assert model_dir.resolve().name == first_run
     second_run = instance.get_runs(limit=1)[0].run_id
     assert not (cli_project.artifacts / "runs" / second_run).exists()
-    comment = (cli_project.artifacts / "pr_comment.md").read_text()
-    assert f"reused from run `{first_run}`" in comment
+    report = latest_metadata(instance, "metrics_report")["report"]
+    assert f"reused from run `{first_run}`" in report
 
     cli_project.set_params("train", epochs=FAST_TRAIN["epochs"] + 1)
     third = cli_project.materialize()
@@ -121,5 +121,16 @@ def test_changing_only_the_report_code_reevaluates_without_retraining(workspace,
     assert workspace.latest.resolve().name == second.run_id
     report = second.output_for_node("metrics_report")
     assert f"Model reused from run `{first.run_id}`" in report.markdown
+    assert report.reused_from_run == first.run_id
     model = (workspace.latest / "model.keras").read_bytes()
     assert model == (workspace.artifacts / "runs" / first.run_id / "model.keras").read_bytes()
+
+    forced = materialize(
+        ALL_ASSETS,
+        selection=["raw_data"],
+        resources=workspace.resources,
+        run_config={"ops": {"raw_data": {"config": {}}}},
+        instance=instance,
+        tags={FORCE_TAG: "true"},
+    )
+    assert forced.success and latest_metadata(instance, "raw_data")["reused"] is False

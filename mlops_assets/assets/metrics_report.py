@@ -39,6 +39,7 @@ class MetricsReport:
     baseline: Baseline | None = None
     gate_passed: bool = True
     gate_reasons: list[str] = field(default_factory=list)
+    reused_from_run: str | None = None  # the run that trained this model, when not this one
 
 
 @asset(code_version="1", group_name="retrain", kinds={"mlflow"})
@@ -62,7 +63,8 @@ def metrics_report(
         if previous.gate_passed and artifacts.latest.resolve() != directory.resolve():
             artifacts.promote(directory)
         markdown = with_reuse_note(previous.markdown, reused.run_id, "Model and report reused")
-        return restored_output(print_, reused, replace(previous, markdown=markdown))
+        report = replace(previous, markdown=markdown, reused_from_run=reused.run_id)
+        return restored_output(print_, reused, report, {"report": MetadataValue.md(markdown)})
 
     from mlops_assets.modeling.keras_model import load_model, predict
 
@@ -93,8 +95,9 @@ def metrics_report(
         epochs_run=trained_model.epochs_run,
     )
     model_run = Path(trained_model.path).parent.name
-    if model_run != context.run_id:
-        markdown = with_reuse_note(markdown, model_run, "Model reused")
+    reused_from_run = model_run if model_run != context.run_id else None
+    if reused_from_run:
+        markdown = with_reuse_note(markdown, reused_from_run, "Model reused")
     metrics_path = write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     report_path = write_text_atomic(run_dir / "report.md", markdown)
 
@@ -129,6 +132,7 @@ def metrics_report(
         baseline=baseline,
         gate_passed=gate.passed,
         gate_reasons=gate.reasons,
+        reused_from_run=reused_from_run,
     )
     published = latest if gate.passed else run_dir
     return Output(

@@ -41,7 +41,7 @@ def schema(frame: pd.DataFrame, target: str) -> Verdict:
     return Verdict(True, f"{len(columns) - 1} numeric features and target '{target}'", meta)
 
 
-def no_missing_values(frame: pd.DataFrame, target: str) -> Verdict:
+def no_missing_values(frame: pd.DataFrame) -> Verdict:
     """No NaN or infinity in the target or any feature."""
     values = frame.select_dtypes("number")
     bad = (~np.isfinite(values.to_numpy(dtype=np.float64))).sum(axis=0)
