@@ -4,13 +4,15 @@ import importlib
 import platform
 import sys
 
-BENCHMARKS = ["import_time", "training", "scale", "skip_unchanged"]
+BENCHMARKS = ["import_time", "training", "scale", "sensor_tick", "skip_unchanged"]
 
 
 def main(names: list[str]) -> int:
     import os
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     missed = 0
     for name in names or BENCHMARKS:
         for figure in importlib.import_module(f"bench.{name}").run():

@@ -23,10 +23,14 @@ class Figure:
 
     def line(self) -> str:
         verdict = "ok" if self.ok else "MISSED"
-        return f"{self.name:<44} {self.value:8.3f}   target {self.target:<8} {verdict}  {self.detail}"
+        return (
+            f"{self.name:<52} {self.value:8.3f}   target {self.target:<8} {verdict}  {self.detail}"
+        )
 
 
-def interleaved(cases: dict[str, Callable[[], float | None]], repeats: int) -> dict[str, list[float]]:
+def interleaved(
+    cases: dict[str, Callable[[], float | None]], repeats: int
+) -> dict[str, list[float]]:
     """Run each case in turn, ``repeats`` rounds; a case returns its own timing or None (wall)."""
     times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(repeats):
@@ -49,6 +53,7 @@ def run_python(code: str, env: dict[str, str] | None = None, cwd: Path = PROJECT
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"benchmark child failed:\n{result.stderr[-3000:]}")
