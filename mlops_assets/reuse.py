@@ -31,9 +31,8 @@ def fingerprint(code_version: str | None, inputs: Mapping[str, str | None], para
         "inputs": dict(sorted(inputs.items())),
         "params": params,
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[
-        :32
-    ]
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _truthy(value: str | None) -> bool:
