@@ -49,6 +49,7 @@ def cli_project(tmp_path):
 def test_cli_rerun_restores_unchanged_outputs_and_retrains_when_params_change(cli_project):
     first = cli_project.materialize()
     assert first.returncode == 0, first.output[-3000:]
+    assert "epoch 1/" in first.output  # trained
     instance = cli_project.instance()
     [first_run] = [r.run_id for r in instance.get_runs()]
     model_dir = cli_project.artifacts / "latest"
