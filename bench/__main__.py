@@ -4,7 +4,14 @@ import importlib
 import platform
 import sys
 
-BENCHMARKS = ["import_time", "training", "scale", "sensor_tick", "tracking_overhead"]
+BENCHMARKS = [
+    "import_time",
+    "training",
+    "scale",
+    "sensor_tick",
+    "tracking_overhead",
+    "skip_unchanged",
+]
 
 
 def main(names: list[str]) -> int:

@@ -24,6 +24,7 @@ from mlops_assets.automation import (
     github_pull_requests_sensor,
     periodic_retrain,
 )
+from mlops_assets.checks import ALL_CHECKS
 from mlops_assets.project import project_dir
 from mlops_assets.resources.artifacts import ArtifactStore
 from mlops_assets.resources.dvc import DvcData
@@ -57,4 +58,5 @@ defs = Definitions(
     },
     # One process: the steps share one MLflow run and import TensorFlow once.
     executor=in_process_executor,
+    asset_checks=ALL_CHECKS,
 )

@@ -25,6 +25,7 @@ BUILTIN_PARAMS: dict[str, dict[str, Any]] = {
         "test_fraction": 0.2,
         "seed": 42,
     },
+    "gate": {"tolerance": 0.05},
     "train": {
         "epochs": 300,
         "batch_size": 32,
@@ -120,12 +121,20 @@ class TrainConfig(Config):
         return units
 
 
+class GateConfig(Config):
+    """The model quality gate (``gate:`` in params.yaml): how much worse than the baseline run
+    the headline metric may be, relative (0.05 = 5%), before the model is refused."""
+
+    tolerance: float = Field(default=_DEFAULTS["gate"]["tolerance"], ge=0, lt=1)
+
+
 def validate_params(params: dict[str, dict[str, Any]], source: Path) -> None:
     """Raise ``ParamsError`` naming ``source`` and the key when a value has the wrong type or range."""
     for section, config_class in (
         ("data", DataConfig),
         ("data", SplitConfig),
         ("train", TrainConfig),
+        ("gate", GateConfig),
     ):
         values = {k: v for k, v in params[section].items() if k in config_class.model_fields}
         try:

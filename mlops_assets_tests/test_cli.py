@@ -27,11 +27,16 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def materialize(tmp_path: Path, selection: str, config: str | None = None):
+def materialize(tmp_path: Path, selection: str, config: str | None = None, **env: str):
     command = [str(BIN / "dagster"), "asset", "materialize", "-m", "mlops_assets"]
     command += ["--select", selection] + (["--config-json", config] if config else [])
     return subprocess.run(
-        command, env=cli_env(tmp_path), capture_output=True, text=True, timeout=600, check=False
+        command,
+        env={**cli_env(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 
@@ -49,7 +54,7 @@ def test_cli_materialises_everything_then_a_single_asset_from_stored_outputs(tmp
     first_target = latest.resolve()
     assert (latest / "metrics.json").exists()
 
-    single = materialize(tmp_path, "metrics_report")
+    single = materialize(tmp_path, "metrics_report", MLOPS_ASSETS_FORCE="1")  # else: reused
     assert single.returncode == 0, single.stderr[-3000:]
     assert "RUN_SUCCESS" in single.stderr
     assert latest.resolve() != first_target

@@ -23,6 +23,7 @@ data:
 train:
   epochs: 3
   hidden_layers: [8]
+  learning_rate: 0.02
   early_stopping_patience: 0
 """
 

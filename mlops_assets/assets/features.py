@@ -1,11 +1,12 @@
 """features: the seeded train/test split and the training statistics the model normalises with."""
 
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, DataVersion, MetadataValue, Output, asset
 
 from mlops_assets.assets.raw_data import Dataset
 from mlops_assets.data.features import FeatureSet, feature_statistics, split_features
 from mlops_assets.params import SplitConfig
 from mlops_assets.resources.tracking import MlflowTracking
+from mlops_assets.reuse import lookup, restored_output, reuse_metadata
 
 
 @asset(code_version="1", group_name="retrain", kinds={"numpy"})
@@ -16,6 +17,11 @@ def features(
     tracking: MlflowTracking,
 ) -> Output[FeatureSet]:
     """Splits the rows (stratified for classification) and fits scaling on the training rows only."""
+    print_, reused = lookup(
+        context, config.model_dump(), still_valid=lambda f: f.data_hash == raw_data.data_hash
+    )
+    if reused:
+        return restored_output(print_, reused)
     feature_set = split_features(
         raw_data.frame,
         raw_data.target,
@@ -28,7 +34,9 @@ def features(
         mlf.log_params({f"data.{k}": v for k, v in config.model_dump().items()})
     return Output(
         feature_set,
+        data_version=DataVersion(print_),
         metadata={
+            **reuse_metadata(print_),
             "train_rows": len(feature_set.y_train),
             "test_rows": len(feature_set.y_test),
             "features": len(feature_set.feature_names),

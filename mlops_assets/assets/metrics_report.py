@@ -2,19 +2,22 @@
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, DataVersion, MetadataValue, Output, asset
 
 from mlops_assets.assets.trained_model import MODEL_FILE, TrainedModel
 from mlops_assets.data.features import FeatureSet
+from mlops_assets.params import GateConfig
 from mlops_assets.report.baseline import Baseline
+from mlops_assets.report.gate import evaluate_gate
 from mlops_assets.report.markdown import render_report
 from mlops_assets.report.metrics import HEADLINE, compute_metrics, naive_metrics
 from mlops_assets.report.plots import task_plots
 from mlops_assets.resources.artifacts import ArtifactStore, write_text_atomic
 from mlops_assets.resources.tracking import MlflowTracking
+from mlops_assets.reuse import lookup, restored_output, reuse_metadata, with_reuse_note
 from mlops_assets.tracking.provenance import base_branch
 
 
@@ -37,18 +40,33 @@ class MetricsReport:
     baseline: Baseline | None = None
     gate_passed: bool = True
     gate_reasons: list[str] = field(default_factory=list)
+    reused_from_run: str | None = None  # the run that trained this model, when not this one
 
 
 @asset(code_version="1", group_name="retrain", kinds={"mlflow"})
 def metrics_report(
     context: AssetExecutionContext,
+    config: GateConfig,
     features: FeatureSet,
     trained_model: TrainedModel,
     artifacts: ArtifactStore,
     tracking: MlflowTracking,
 ) -> Output[MetricsReport]:
     """Evaluates the saved model (the file that is promoted, not an in-memory copy) on the
-    held-out split, writes metrics.json, plots and report.md beside it, and promotes the set."""
+    held-out split, writes metrics.json, plots and report.md beside it, and promotes the set
+    if the model passes the quality gate (the ``model_gate`` check then fails the run)."""
+    print_, reused = lookup(
+        context, config.model_dump(), still_valid=lambda report: Path(report.directory).is_dir()
+    )
+    if reused:
+        previous: MetricsReport = reused.value
+        directory = Path(previous.directory)
+        if previous.gate_passed and artifacts.latest.resolve() != directory.resolve():
+            artifacts.promote(directory)
+        markdown = with_reuse_note(previous.markdown, reused.run_id, "Model and report reused")
+        report = replace(previous, markdown=markdown, reused_from_run=reused.run_id)
+        return restored_output(print_, reused, report, {"report": MetadataValue.md(markdown)})
+
     from mlops_assets.modeling.keras_model import load_model, predict
 
     run_dir = artifacts.run_dir(context.run_id)
@@ -77,19 +95,31 @@ def metrics_report(
         plots={name: f"plots/{path.name}" for name, path in plots.items()},
         epochs_run=trained_model.epochs_run,
     )
+    model_run = Path(trained_model.path).parent.name
+    reused_from_run = model_run if model_run != context.run_id else None
+    if reused_from_run:
+        markdown = with_reuse_note(markdown, reused_from_run, "Model reused")
     metrics_path = write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     report_path = write_text_atomic(run_dir / "report.md", markdown)
 
     with tracking.run(context) as mlf:
+        run = mlf.active_run().info
+        baseline = tracking.baseline(branch=base_branch(), exclude_run_id=run.run_id)
+        gate = evaluate_gate(headline, metrics, naive, baseline, config.tolerance)
         mlf.log_metrics({f"test_{k}": v for k, v in metrics.items()})
         mlf.log_artifacts(str(run_dir / "plots"), artifact_path="plots")
         mlf.log_artifact(str(metrics_path))
         mlf.log_artifact(str(report_path))
-        run = mlf.active_run().info
-        baseline = tracking.baseline(branch=base_branch(), exclude_run_id=run.run_id)
+        mlf.set_tag("mlops_assets.gate", "passed" if gate.passed else "failed")
 
-    latest = artifacts.promote(run_dir)
-    context.log.info(f"{headline}={metrics[headline]:.4g}; promoted {run_dir} to {latest}")
+    latest = artifacts.latest
+    if gate.passed:
+        artifacts.promote(run_dir)
+        context.log.info(f"{headline}={metrics[headline]:.4g}; promoted {run_dir} to {latest}")
+    else:
+        context.log.warning(
+            f"model gate failed, {latest} left as it was: {'; '.join(gate.reasons)}"
+        )
     report = MetricsReport(
         task=features.task,
         headline=headline,
@@ -104,15 +134,26 @@ def metrics_report(
         mlflow_run_id=run.run_id,
         mlflow_run_url=tracking.run_url(run.experiment_id, run.run_id),
         baseline=baseline,
+        gate_passed=gate.passed,
+        gate_reasons=gate.reasons,
+        reused_from_run=reused_from_run,
     )
+    published = latest if gate.passed else run_dir
     return Output(
         report,
+        data_version=DataVersion(print_),
         metadata={
+            **reuse_metadata(print_),
             headline: metrics[headline],
             **{f"test_{k}": v for k, v in metrics.items() if k != headline},
+            "gate": "passed" if gate.passed else "failed",
+            "gate_details": MetadataValue.md(
+                "\n".join(f"- {line}" for line in gate.reasons + gate.notes)
+            ),
+            "promoted": gate.passed,
             "report": MetadataValue.md(markdown),
-            "metrics_path": MetadataValue.path(str(latest / "metrics.json")),
-            "report_path": MetadataValue.path(str(latest / "report.md")),
+            "metrics_path": MetadataValue.path(str(published / "metrics.json")),
+            "report_path": MetadataValue.path(str(published / "report.md")),
             "run_dir": MetadataValue.path(str(run_dir)),
         },
     )

@@ -22,6 +22,7 @@ from mlops_assets.params import DataConfig
 from mlops_assets.project import project_dir
 from mlops_assets.resources.dvc import DvcData
 from mlops_assets.resources.tracking import MlflowTracking
+from mlops_assets.reuse import lookup, reuse_metadata
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,11 @@ def raw_data(
                 f"({source.pointer.md5}): the data version is the file's own MD5. Run "
                 f"`dvc add {path}` to track this content, or `dvc checkout {dvc_file}`."
             )
-    with tracking.run(context) as mlf:
-        mlf.log_params({f"data.{k}": v for k, v in config.model_dump().items()})
-        mlf.set_tags({"data_hash": data_hash, "data_source": source.describe()})
+    print_, unchanged = lookup(context, config.model_dump(), inputs={"data_hash": data_hash})
+    if unchanged is None:  # an unchanged run tracks nothing new (and skips importing MLflow)
+        with tracking.run(context) as mlf:
+            mlf.log_params({f"data.{k}": v for k, v in config.model_dump().items()})
+            mlf.set_tags({"data_hash": data_hash, "data_source": source.describe()})
     dataset = Dataset(frame, config.target, config.task, str(path), data_hash)
     return Output(
         dataset,
@@ -77,5 +80,6 @@ def raw_data(
             "target": config.target,
             "task": config.task,
             "preview": MetadataValue.md(frame.head(5).to_markdown(index=False)),
+            **reuse_metadata(print_, unchanged and unchanged.run_id),
         },
     )

@@ -1,13 +1,15 @@
 """trained_model: the Keras model fitted on the training split, saved under its run's directory."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from dagster import AssetExecutionContext, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, DataVersion, MetadataValue, Output, asset
 
 from mlops_assets.data.features import FeatureSet
 from mlops_assets.params import TrainConfig
 from mlops_assets.resources.artifacts import ArtifactStore
 from mlops_assets.resources.tracking import MlflowTracking
+from mlops_assets.reuse import lookup, restored_output, reuse_metadata
 
 MODEL_FILE = "model.keras"
 
@@ -47,6 +49,12 @@ def trained_model(
 ) -> Output[TrainedModel]:
     """Trains seeded, logs curves to MLflow, and writes ``model.keras`` atomically into the run's
     directory; ``artifacts/latest`` only moves once the report for this model is complete."""
+    print_, reused = lookup(
+        context, config.model_dump(), still_valid=lambda model: Path(model.path).is_file()
+    )
+    if reused:  # same features, hyperparameters and code: the same seeded model
+        return restored_output(print_, reused)
+
     from mlops_assets.modeling.keras_model import save_model, train_model
 
     with tracking.run(context) as mlf:
@@ -60,7 +68,9 @@ def trained_model(
     final = {k: v[-1] for k, v in result.history.items() if v}
     return Output(
         model,
+        data_version=DataVersion(print_),
         metadata={
+            **reuse_metadata(print_),
             "epochs_run": model.epochs_run,
             "epochs_max": config.epochs,
             "model_path": MetadataValue.path(str(path)),

@@ -1,0 +1,69 @@
+"""The model quality gate: may this model replace the last good one? Pure, from plain values.
+
+A model fails when its headline metric is no better than a featureless (naive) predictor's, or
+worse than the baseline run's by more than ``tolerance`` (relative: 0.05 allows 5% worse).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from mlops_assets.report.baseline import Baseline
+from mlops_assets.report.metrics import HIGHER_IS_BETTER
+
+DEFAULT_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The verdict and, whether it passed or not, one sentence per comparison made."""
+
+    passed: bool
+    reasons: list[str] = field(default_factory=list)  # why it failed (empty when it passed)
+    notes: list[str] = field(default_factory=list)  # comparisons that passed or were not possible
+
+
+def _worse(value: float, reference: float, higher_is_better: bool) -> bool:
+    return value < reference if higher_is_better else value > reference
+
+
+def evaluate_gate(
+    headline: str,
+    metrics: Mapping[str, float],
+    naive: Mapping[str, float],
+    baseline: Baseline | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> GateResult:
+    """Compare ``metrics[headline]`` with the naive predictor's and the baseline's."""
+    if tolerance < 0:
+        raise ValueError(f"gate tolerance must be >= 0, got {tolerance}")
+    higher = HIGHER_IS_BETTER.get(headline, True)
+    value = metrics[headline]
+    reasons: list[str] = []
+    notes: list[str] = []
+
+    naive_value = naive.get(headline)
+    if naive_value is not None:
+        verdict = f"{headline} {value:.4g} vs naive predictor {naive_value:.4g}"
+        if _worse(value, naive_value, higher) or value == naive_value:
+            reasons.append(f"{verdict}: no better than predicting without features")
+        else:
+            notes.append(f"{verdict}: better")
+
+    if baseline is None:
+        notes.append("no baseline run to compare with")
+    elif headline not in baseline.metrics:
+        notes.append(f"baseline run {baseline.run_id} has no '{headline}' metric")
+    else:
+        reference = baseline.metrics[headline]
+        limit = reference * (1 - tolerance) if higher else reference * (1 + tolerance)
+        bound = "at least" if higher else "at most"
+        verdict = (
+            f"{headline} {value:.4g} vs baseline {reference:.4g} (run {baseline.run_id}; "
+            f"{bound} {limit:.4g} allowed with tolerance {tolerance:.0%})"
+        )
+        if _worse(value, limit, higher):
+            reasons.append(f"{verdict}: regressed beyond the tolerance")
+        else:
+            notes.append(f"{verdict}: within tolerance")
+
+    return GateResult(passed=not reasons, reasons=reasons, notes=notes)

@@ -1,0 +1,137 @@
+"""Skip unchanged work: through the CLI with a persistent DAGSTER_HOME, and in process for a
+change to the report code alone."""
+
+import json
+
+import pytest
+from dagster import AssetKey, DagsterInstance, materialize
+
+from bench.project import CliProject
+from mlops_assets.assets.metrics_report import metrics_report
+from mlops_assets.checks import ALL_CHECKS
+from mlops_assets.reuse import FORCE_TAG, fingerprint, with_reuse_note
+from mlops_assets_tests.conftest import ALL_ASSETS, FAST_TRAIN, run_config
+
+ASSETS = ["raw_data", "features", "trained_model", "metrics_report"]
+
+
+def latest_metadata(instance: DagsterInstance, asset: str) -> dict:
+    event = instance.get_latest_materialization_event(AssetKey(asset))
+    return {k: v.value for k, v in event.asset_materialization.metadata.items()}
+
+
+def reused(instance: DagsterInstance) -> dict[str, bool]:
+    return {asset: latest_metadata(instance, asset)["reused"] for asset in ASSETS}
+
+
+def test_fingerprint_changes_with_code_inputs_and_params_only():
+    base = fingerprint("1", {"features": "abc"}, {"epochs": 3, "layers": [8]})
+
+    assert base == fingerprint("1", {"features": "abc"}, {"layers": [8], "epochs": 3})
+    assert base != fingerprint("2", {"features": "abc"}, {"epochs": 3, "layers": [8]})
+    assert base != fingerprint("1", {"features": "abd"}, {"epochs": 3, "layers": [8]})
+    assert base != fingerprint("1", {"features": "abc"}, {"epochs": 4, "layers": [8]})
+
+
+def test_reuse_note_goes_under_the_title_once():
+    noted = with_reuse_note("# Model report\n\n**mae = 40**\n", "run-1", "Model reused")
+
+    assert noted.startswith("# Model report\n\n> ♻️ Model reused from run `run-1`")
+    assert noted.endswith("\n\n**mae = 40**\n")
+    assert with_reuse_note(noted, "run-1", "Model reused") == noted
+
+
+@pytest.fixture
+def cli_project(tmp_path):
+    return CliProject(tmp_path / "project", train=FAST_TRAIN)
+
+
+def test_cli_rerun_restores_unchanged_outputs_and_retrains_when_params_change(cli_project):
+    first = cli_project.materialize()
+    assert first.returncode == 0, first.output[-3000:]
+    assert "epoch 1/" in first.output  # trained
+    instance = cli_project.instance()
+    [first_run] = [r.run_id for r in instance.get_runs()]
+    model_dir = cli_project.artifacts / "latest"
+    assert model_dir.resolve().name == first_run
+    assert reused(instance) == dict.fromkeys(ASSETS, False)
+
+    second = cli_project.materialize()
+
+    assert second.returncode == 0, second.output[-3000:]
+    assert reused(instance) == dict.fromkeys(ASSETS, True)
+    assert {latest_metadata(instance, a)["reused_from_run"] for a in ASSETS} == {first_run}
+    assert "reusing the output of run" in second.output
+    assert "epoch 1/" not in second.output  # nothing trained
+    assert model_dir.resolve().name == first_run
+    second_run = instance.get_runs(limit=1)[0].run_id
+    assert not (cli_project.artifacts / "runs" / second_run).exists()
+    report = latest_metadata(instance, "metrics_report")["report"]
+    assert f"reused from run `{first_run}`" in report
+
+    cli_project.set_params("train", epochs=FAST_TRAIN["epochs"] + 1)
+    third = cli_project.materialize()
+
+    assert third.returncode == 0, third.output[-3000:]
+    assert reused(instance) == {
+        "raw_data": True,
+        "features": True,
+        "trained_model": False,
+        "metrics_report": False,
+    }
+    third_run = instance.get_runs(limit=1)[0].run_id
+    assert model_dir.resolve().name == third_run
+    assert latest_metadata(instance, "trained_model")["epochs_run"] == FAST_TRAIN["epochs"] + 1
+
+    untrained = {"ops": {"trained_model": {"config": {"epochs": 1, "learning_rate": 1e-6}}}}
+    refused = cli_project.materialize("--config-json", json.dumps(untrained))
+
+    assert refused.returncode != 0
+    assert "model_gate" in refused.output
+    assert model_dir.resolve().name == third_run  # the refused model was not promoted
+
+
+def test_changing_only_the_report_code_reevaluates_without_retraining(workspace, tmp_path):
+    (tmp_path / "home").mkdir()
+    instance = DagsterInstance.local_temp(str(tmp_path / "home"))
+    report_v2 = metrics_report.map_asset_specs(
+        lambda spec: spec.replace_attributes(code_version="2")
+    )
+    assets = [a for a in ALL_ASSETS if a is not metrics_report]
+
+    first = materialize(
+        [*ALL_ASSETS, *ALL_CHECKS],
+        resources=workspace.resources,
+        run_config=run_config(),
+        instance=instance,
+    )
+    second = materialize(
+        [*assets, report_v2, *ALL_CHECKS],
+        resources=workspace.resources,
+        run_config=run_config(),
+        instance=instance,
+    )
+
+    assert first.success and second.success
+    assert reused(instance) == {
+        "raw_data": True,
+        "features": True,
+        "trained_model": True,
+        "metrics_report": False,
+    }
+    assert workspace.latest.resolve().name == second.run_id
+    report = second.output_for_node("metrics_report")
+    assert f"Model reused from run `{first.run_id}`" in report.markdown
+    assert report.reused_from_run == first.run_id
+    model = (workspace.latest / "model.keras").read_bytes()
+    assert model == (workspace.artifacts / "runs" / first.run_id / "model.keras").read_bytes()
+
+    forced = materialize(
+        ALL_ASSETS,
+        selection=["raw_data"],
+        resources=workspace.resources,
+        run_config={"ops": {"raw_data": {"config": {}}}},
+        instance=instance,
+        tags={FORCE_TAG: "true"},
+    )
+    assert forced.success and latest_metadata(instance, "raw_data")["reused"] is False
