@@ -42,12 +42,12 @@ def test_a_crash_while_saving_the_model_leaves_latest_intact(workspace, promoted
 
 
 def test_a_failure_while_reporting_leaves_latest_intact(workspace, promoted, monkeypatch):
-    import mlops_assets.assets.metrics_report as metrics_report_module
+    import mlops_assets.report.plots as plots_module
 
     def broken_plots(*args, **kwargs):
         raise RuntimeError("matplotlib backend exploded")
 
-    monkeypatch.setattr(metrics_report_module, "task_plots", broken_plots)
+    monkeypatch.setattr(plots_module, "task_plots", broken_plots)
     result = workspace.materialize(raise_on_error=False)
 
     assert not result.success

@@ -14,7 +14,6 @@ from mlops_assets.report.baseline import Baseline
 from mlops_assets.report.gate import evaluate_gate
 from mlops_assets.report.markdown import render_report
 from mlops_assets.report.metrics import HEADLINE, compute_metrics, naive_metrics
-from mlops_assets.report.plots import task_plots
 from mlops_assets.resources.artifacts import ArtifactStore, write_text_atomic
 from mlops_assets.resources.tracking import MlflowTracking
 from mlops_assets.reuse import lookup, restored_output, reuse_metadata, with_reuse_note
@@ -68,6 +67,7 @@ def metrics_report(
         return restored_output(print_, reused, report, {"report": MetadataValue.md(markdown)})
 
     from mlops_assets.modeling.keras_model import load_model, predict
+    from mlops_assets.report.plots import task_plots
 
     run_dir = artifacts.run_dir(context.run_id)
     model_path = run_dir / MODEL_FILE

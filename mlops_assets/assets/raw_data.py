@@ -5,8 +5,8 @@ The CSV lives in git, or is DVC-tracked (``<csv>.dvc`` committed) and pulled whe
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from dagster import (
     AssetExecutionContext,
     DataVersion,
@@ -24,12 +24,15 @@ from mlops_assets.resources.dvc import DvcData
 from mlops_assets.resources.tracking import MlflowTracking
 from mlops_assets.reuse import lookup, reuse_metadata
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 @dataclass(frozen=True)
 class Dataset:
     """A validated table and what it is for; ``data_hash`` is the MD5 of the source file."""
 
-    frame: pd.DataFrame
+    frame: "pd.DataFrame"
     target: str
     task: str
     source: str

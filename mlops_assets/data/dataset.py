@@ -1,12 +1,16 @@
 """Reading and validating a tabular data set: every failure names the file, column and line."""
 
+from __future__ import annotations
+
 import csv
 import hashlib
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 MIN_ROWS = 20
 
@@ -31,6 +35,8 @@ def _line(row_index: int) -> int:
 
 def read_csv(path: Path) -> pd.DataFrame:
     """Parse ``path`` as UTF-8 CSV with a header row, turning parser failures into DatasetErrors."""
+    import pandas as pd
+
     if not path.is_file():
         raise DatasetError(f"{path}: data file not found")
     try:
@@ -59,6 +65,9 @@ def _header(path: Path) -> list[str]:
 
 def validate_dataset(frame: pd.DataFrame, path: Path, target: str, task: str) -> pd.DataFrame:
     """Check the frame is a usable numeric table with ``target``; return it as float columns."""
+    import numpy as np
+    import pandas as pd
+
     columns = [str(c) for c in frame.columns]
     if target not in columns:
         hint = ""

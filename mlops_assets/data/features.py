@@ -1,9 +1,13 @@
 """Turning a validated table into a seeded train/test split with training-set statistics."""
 
-from dataclasses import dataclass
+from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,8 @@ class FeatureSet:
 
     @property
     def std(self) -> np.ndarray:
+        import numpy as np
+
         return np.sqrt(self.variance)
 
 
@@ -37,6 +43,7 @@ def split_features(
     data_hash: str = "",
 ) -> FeatureSet:
     """Split seeded (stratified by class for classification) and compute per-feature statistics."""
+    import numpy as np
     from sklearn.model_selection import train_test_split
 
     feature_names = [c for c in data.columns if c != target]
@@ -66,6 +73,8 @@ def split_features(
 
 def feature_statistics(features: FeatureSet) -> pd.DataFrame:
     """One row per feature: training mean, std, min and max (for metadata and drift reading)."""
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "feature": features.feature_names,

@@ -5,12 +5,17 @@ materialised and add the ones a parser cannot see (duplicates, leakage), so ever
 the Dagster UI with the numbers that decided it.
 """
 
-from dataclasses import dataclass, field
+from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mlops_assets.data.dataset import MIN_ROWS
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
 
 MAX_ROWS = 5_000_000
 MAX_DUPLICATE_FRACTION = 0.10  # more identical rows than this and the data is suspect
@@ -26,6 +31,8 @@ class Verdict:
 
 def schema(frame: pd.DataFrame, target: str) -> Verdict:
     """The target and at least one feature exist, column names are unique, every column numeric."""
+    import pandas as pd
+
     columns = [str(c) for c in frame.columns]
     types = {str(c): str(t) for c, t in frame.dtypes.items()}
     meta = {"columns": len(columns), "types": ", ".join(f"{c}: {t}" for c, t in types.items())}
@@ -43,6 +50,8 @@ def schema(frame: pd.DataFrame, target: str) -> Verdict:
 
 def no_missing_values(frame: pd.DataFrame) -> Verdict:
     """No NaN or infinity in the target or any feature."""
+    import numpy as np
+
     values = frame.select_dtypes("number")
     bad = (~np.isfinite(values.to_numpy(dtype=np.float64))).sum(axis=0)
     counts = {str(c): int(n) for c, n in zip(values.columns, bad) if n}
@@ -61,6 +70,8 @@ def row_count(rows: int, min_rows: int = MIN_ROWS, max_rows: int = MAX_ROWS) -> 
 
 def target_values(values: pd.Series | np.ndarray, task: str) -> Verdict:
     """Regression: a finite, non-constant target. Classification: exactly the classes 0 and 1."""
+    import numpy as np
+
     y = np.asarray(values, dtype=np.float64)
     if task == "binary_classification":
         classes, counts = np.unique(y, return_counts=True)
@@ -90,6 +101,8 @@ def duplicate_rows(frame: pd.DataFrame, max_fraction: float = MAX_DUPLICATE_FRAC
 
 def train_test_leakage(x_train: np.ndarray, x_test: np.ndarray) -> Verdict:
     """No held-out row has a feature vector identical to a training row (it would score itself)."""
+    import numpy as np
+
     seen = {np.ascontiguousarray(row).tobytes() for row in x_train}
     leaked = [i for i, row in enumerate(x_test) if np.ascontiguousarray(row).tobytes() in seen]
     meta = {"leaked_test_rows": len(leaked), "test_rows": len(x_test)}
@@ -106,6 +119,8 @@ def train_test_leakage(x_train: np.ndarray, x_test: np.ndarray) -> Verdict:
 
 def classes_in_both_splits(y_train: np.ndarray, y_test: np.ndarray) -> Verdict:
     """Classification: each split holds both classes, or its metrics mean nothing."""
+    import numpy as np
+
     present = {
         split: sorted(float(c) for c in np.unique(y))
         for split, y in (("train", y_train), ("test", y_test))

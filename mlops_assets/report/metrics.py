@@ -1,6 +1,12 @@
 """Held-out metrics per task, with the direction in which each one is better."""
 
-import numpy as np
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
 
 HEADLINE = {"regression": "mae", "binary_classification": "roc_auc"}
 
@@ -18,6 +24,7 @@ HIGHER_IS_BETTER = {
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    import numpy as np
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
     return {
@@ -57,6 +64,8 @@ def compute_metrics(task: str, y_true: np.ndarray, y_out: np.ndarray) -> dict[st
 
 def naive_metrics(task: str, y_train: np.ndarray, y_test: np.ndarray) -> dict[str, float]:
     """What a model that ignores the features scores: the training mean, or the majority class."""
+    import numpy as np
+
     if task == "binary_classification":
         majority = float(np.mean(y_train) >= 0.5)
         return classification_metrics(y_test, np.full(len(y_test), majority))
