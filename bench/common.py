@@ -37,7 +37,8 @@ def interleaved(
         for name, case in cases.items():
             start = time.perf_counter()
             measured = case()
-            times[name].append(measured if measured is not None else time.perf_counter() - start)
+            elapsed = time.perf_counter() - start
+            times[name].append(measured if isinstance(measured, float) else elapsed)
     return times
 
 
