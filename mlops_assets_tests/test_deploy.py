@@ -333,12 +333,15 @@ def test_a_daemon_killed_mid_run_leaves_one_run_that_finishes(tmp_path, database
 
     assert run_rows(database)[run_id][0] in ("SUCCESS", "FAILURE")
     assert len(run_rows(database)) == 1
+    from dagster import DagsterEventType
+
     starts = query(
         database,
-        "SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = 'RUN_START'",
+        "SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = %s",
         run_id,
+        DagsterEventType.RUN_START.value,  # stored under its legacy name, PIPELINE_START
     )
-    assert starts[0][0] == 1, "the run was started twice"
+    assert starts == [(1,)], "the run was not started exactly once"
 
 
 def test_the_mlflow_server_profile_keeps_runs_in_postgres_and_serves_artifacts(
