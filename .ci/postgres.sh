@@ -88,7 +88,8 @@ SQL
 
 if ! listening; then
   install_server
-  start_server
+  # The package may have started its own cluster on the default port.
+  listening || start_server
 fi
 if ! role_can_connect; then
   create_role_and_database

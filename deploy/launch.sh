@@ -29,9 +29,6 @@ export DAGSTER_CODE_SERVER_PORT=${DAGSTER_CODE_SERVER_PORT:-4000}
 WEBSERVER_HOST=${DAGSTER_WEBSERVER_HOST:-127.0.0.1}
 WEBSERVER_PORT=${DAGSTER_WEBSERVER_PORT:-3000}
 GRACE=${DAGSTER_STOP_GRACE_SECONDS:-30}
-# How long the code server waits for open calls when stopping (Dagster's default is 60s). It is
-# stopped after its clients, so there are none left to wait for.
-export DAGSTER_GRPC_SHUTDOWN_GRACE_PERIOD=${DAGSTER_GRPC_SHUTDOWN_GRACE_PERIOD:-5}
 STARTUP=${DAGSTER_CODE_SERVER_STARTUP_SECONDS:-180}
 
 log() { echo "launch.sh: $*" >&2; }
@@ -88,12 +85,13 @@ run dagster code-server start -h "$DAGSTER_CODE_SERVER_HOST" -p "$DAGSTER_CODE_S
 pids+=($!)
 
 # The webserver and the daemon would only report a broken location until the code is loaded.
-for ((waited = 0; ; waited++)); do
+started=$SECONDS
+while true; do
   if dagster api grpc-health-check -h "$DAGSTER_CODE_SERVER_HOST" -p "$DAGSTER_CODE_SERVER_PORT" \
     >/dev/null 2>&1; then
     break
   fi
-  if ! kill -0 "${pids[0]}" 2>/dev/null || ((waited >= STARTUP)); then
+  if ! kill -0 "${pids[0]}" 2>/dev/null || ((SECONDS - started >= STARTUP)); then
     log "the code server on $DAGSTER_CODE_SERVER_HOST:$DAGSTER_CODE_SERVER_PORT did not come up"
     stop
     exit 1

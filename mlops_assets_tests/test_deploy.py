@@ -186,16 +186,68 @@ def finished(database: str, run_ids: list[str]) -> bool:
     return all(rows.get(run_id, ("",))[0] in done for run_id in run_ids)
 
 
-@pytest.fixture
-def stack(tmp_path, database):
+@contextmanager
+def launched(env: dict, log: Path):
     """deploy/launch.sh: code server, webserver and daemon on the Postgres instance."""
-    env = deploy_env(tmp_path, database)
-    log = tmp_path / "launch.log"
     # Up to 90s: the launcher itself stops its processes, SIGKILL after its own grace period.
     with process(["bash", str(DEPLOY / "launch.sh")], env, log, grace=90) as launcher:
         wait_for(lambda: webserver_up(env) or launcher.poll() is not None, 240, "the webserver")
         assert launcher.poll() is None, log.read_text(errors="replace")[-4000:]
+        yield launcher
+
+
+@pytest.fixture
+def stack(tmp_path, database):
+    env = deploy_env(tmp_path, database)
+    log = tmp_path / "launch.log"
+    with launched(env, log) as launcher:
         yield env, launcher, log
+
+
+@contextmanager
+def code_server(env: dict, log: Path):
+    """The code server alone (deploy/workspace.yaml points at it), ready to serve."""
+    port = env["DAGSTER_CODE_SERVER_PORT"]
+    command = ["dagster", "code-server", "start", "-h", "127.0.0.1", "-p", port]
+    command += ["-m", "mlops_assets.definitions", "--location-name", "mlops_assets"]
+    health = ["dagster", "api", "grpc-health-check", "-p", port]
+
+    def healthy():
+        return subprocess.run(health, check=False, env=env, capture_output=True).returncode == 0
+
+    with process(command, env, log) as server:
+        wait_for(healthy, 180, "the code server")
+        yield server
+
+
+def link_instance(env: dict) -> None:
+    home = Path(env["DAGSTER_HOME"])
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").symlink_to(DEPLOY / "dagster.yaml")
+
+
+def kill_daemon_and_restart(env: dict, tmp_path: Path, killed_when, until) -> None:
+    """Run the daemon until ``killed_when()``, SIGKILL it, run a new one until ``until()``."""
+    daemon = ["dagster-daemon", "run", "-w", str(DEPLOY / "workspace.yaml")]
+    with process(daemon, env, tmp_path / "daemon.log") as first:
+        wait_for(killed_when, RUN_TIMEOUT, "the moment to kill the daemon")
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(10)
+    with process(daemon, env, tmp_path / "daemon2.log"):
+        wait_for(until, 2 * RUN_TIMEOUT, "the restarted daemon")
+        time.sleep(6)  # a few more queue, sensor and monitoring cycles
+
+
+def run_starts(database: str, run_id: str) -> int:
+    from dagster import DagsterEventType
+
+    (count,) = query(
+        database,
+        "SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = %s",
+        run_id,
+        DagsterEventType.RUN_START.value,  # stored under its legacy name, PIPELINE_START
+    )[0]
+    return count
 
 
 READ_BACK = """
@@ -256,14 +308,95 @@ def test_the_graph_runs_through_the_postgres_instance_and_a_fresh_process_reads_
     assert not listening(env["DAGSTER_WEBSERVER_PORT"])
 
 
-@pytest.mark.skip(reason="TODO(after the automation merge): needs the git-change sensor on main")
-def test_the_sensor_cursor_is_read_back_from_postgres(stack, database):
-    """TODO(lead, after merging `automation`): turn the sensor on (MLOPS_ASSETS_SENSOR=on) with
-    MLOPS_ASSETS_WATCH_REPO pointing at a temporary git repository, commit there, wait for the
-    sensor's run, then assert that read_back(env)["cursors"] holds that commit for the sensor
-    (and that it is in the `instigators`/`job_ticks` tables of `database`)."""
-    env, _, _ = stack
-    assert read_back(env)["cursors"]
+FAST_PARAMS = """\
+data:
+  path: data/diabetes.csv
+  target: target
+train:
+  epochs: 2
+  hidden_layers: [8]
+  early_stopping_patience: 0
+"""
+
+
+def watched_project(tmp_path: Path, env: dict):
+    """A git repository of the project that the git-change sensor watches and retrains from."""
+    automation = pytest.importorskip(
+        "mlops_assets.automation", reason="needs the git-change sensor (the automation branch)"
+    )
+    from mlops_assets_tests.git_repo import project_repository
+
+    repo = project_repository(tmp_path / "project")
+    repo.commit({"params.yaml": FAST_PARAMS}, "few epochs for the test")
+    for name in [n for n in env if n.startswith("GITHUB_")]:
+        del env[name]  # the pull-request sensor stays idle
+    env.update(
+        MLOPS_ASSETS_SENSOR="on",
+        MLOPS_ASSETS_SENSOR_INTERVAL="2",
+        MLOPS_ASSETS_WATCH_REPO=str(repo.path),
+        MLOPS_ASSETS_PROJECT_DIR=str(repo.path),
+    )
+    return repo, automation.COMMIT_TAG
+
+
+def add_a_row(repo) -> str:
+    csv = repo.path / "data" / "diabetes.csv"
+    rows = csv.read_text().splitlines(keepends=True)
+    return repo.commit({"data/diabetes.csv": "".join(rows + rows[-1:])}, "one more row")
+
+
+def cursor(env: dict) -> str:
+    return read_back(env)["cursors"].get("git_changes") or ""
+
+
+def runs_for_commit(database: str, commit_tag: str, sha: str) -> list[str]:
+    rows = query(
+        database, "SELECT run_id FROM run_tags WHERE key = %s AND value = %s", commit_tag, sha
+    )
+    return [run_id for (run_id,) in rows]
+
+
+def test_the_sensor_retrains_a_commit_and_its_cursor_is_read_back_from_postgres(tmp_path, database):
+    env = deploy_env(tmp_path, database)
+    repo, commit_tag = watched_project(tmp_path, env)
+    with launched(env, tmp_path / "launch.log"):
+        wait_for(lambda: repo.head() in cursor(env), 120, "the sensor's first tick")
+        sha = add_a_row(repo)
+        wait_for(lambda: runs_for_commit(database, commit_tag, sha), 60, "the sensor's request")
+        (run_id,) = runs_for_commit(database, commit_tag, sha)
+        wait_for(lambda: finished(database, [run_id]), RUN_TIMEOUT, "the retrain")
+
+    assert run_rows(database)[run_id][0] == "SUCCESS"
+    seen = read_back(env)  # a fresh process, after the whole stack has stopped
+    assert sha in seen["cursors"]["git_changes"]
+    assert seen["runs"][run_id][1]["dagster/run_key"] == sha
+
+
+def test_a_daemon_killed_mid_run_does_not_request_the_same_commit_twice(tmp_path, database):
+    env = deploy_env(tmp_path, database)
+    repo, commit_tag = watched_project(tmp_path, env)
+    link_instance(env)
+    with code_server(env, tmp_path / "code_server.log"):
+        sha = None
+
+        def started():
+            nonlocal sha
+            if sha is None and repo.head() in cursor(env):
+                sha = add_a_row(repo)  # the sensor watches from here on
+            runs = runs_for_commit(database, commit_tag, sha) if sha else []
+            return runs and run_rows(database)[runs[0]][0] == "STARTED"
+
+        kill_daemon_and_restart(
+            env,
+            tmp_path,
+            killed_when=started,
+            until=lambda: finished(database, runs_for_commit(database, commit_tag, sha)),
+        )
+
+    (run_id,) = runs_for_commit(database, commit_tag, sha)
+    assert run_rows(database)[run_id][0] in ("SUCCESS", "FAILURE")
+    assert run_starts(database, run_id) == 1
+    assert len(run_rows(database)) == 1
 
 
 def test_two_retrains_of_one_branch_queue_and_keep_their_own_artifacts(stack, database):
@@ -302,59 +435,32 @@ def test_two_retrains_of_one_branch_queue_and_keep_their_own_artifacts(stack, da
 
 def test_a_daemon_killed_mid_run_leaves_each_run_launched_once_and_finished(tmp_path, database):
     """SIGKILL the daemon while one retrain runs and another waits in the queue, start it again:
-    both end in a definite state, each was started exactly once, and no run was added.
-
-    TODO(lead, after merging `automation`): the sensor variant: let the git-change sensor request
-    the run for a commit, kill the daemon mid-run, restart it, wait a few sensor ticks and assert
-    exactly one run tagged with that commit (the run_key de-duplication and the cursor survive
-    in Postgres)."""
-    from dagster import DagsterEventType
-
+    both end in a definite state, each was started exactly once, and no run was added."""
     env = deploy_env(tmp_path, database)
-    workspace = str(DEPLOY / "workspace.yaml")
-    port = env["DAGSTER_CODE_SERVER_PORT"]
-    code_server = ["dagster", "code-server", "start", "-h", "127.0.0.1", "-p", port]
-    code_server += ["-m", "mlops_assets.definitions", "--location-name", "mlops_assets"]
-    health = ["dagster", "api", "grpc-health-check", "-p", port]
-    daemon = ["dagster-daemon", "run", "-w", workspace]
+    link_instance(env)
     # Submitted through the instance's QueuedRunCoordinator, as the webserver would.
-    launch = ["dagster", "job", "launch", "-w", workspace, "-j", "retrain"]
+    launch = ["dagster", "job", "launch", "-w", str(DEPLOY / "workspace.yaml"), "-j", "retrain"]
     launch += ["--config-json", json.dumps(TINY), "--tags", json.dumps({BRANCH_TAG: "kill"})]
-    (tmp_path / "dagster_home").mkdir()
-    (tmp_path / "dagster_home" / "dagster.yaml").symlink_to(DEPLOY / "dagster.yaml")
 
-    def run(command):
-        return subprocess.run(command, check=False, env=env, cwd=ROOT, capture_output=True)
-
-    with process(code_server, env, tmp_path / "code_server.log"):
-        wait_for(lambda: run(health).returncode == 0, 180, "the code server")
+    with code_server(env, tmp_path / "code_server.log"):
         for _ in range(2):
-            submitted = run(launch)
+            submitted = subprocess.run(launch, check=False, env=env, cwd=ROOT, capture_output=True)
             assert submitted.returncode == 0, submitted.stderr[-3000:]
         run_ids = list(run_rows(database))
 
         def statuses():
             return sorted(run_rows(database)[r][0] for r in run_ids)
 
-        with process(daemon, env, tmp_path / "daemon.log") as first_daemon:
-            wait_for(lambda: statuses() == ["QUEUED", "STARTED"], RUN_TIMEOUT, "one run STARTED")
-            os.killpg(first_daemon.pid, signal.SIGKILL)
-            first_daemon.wait(10)
-
-        with process(daemon, env, tmp_path / "daemon2.log"):
-            wait_for(lambda: finished(database, run_ids), 2 * RUN_TIMEOUT, "both runs to end")
-            time.sleep(5)  # a few more queue and monitoring cycles of the restarted daemon
+        kill_daemon_and_restart(
+            env,
+            tmp_path,
+            killed_when=lambda: statuses() == ["QUEUED", "STARTED"],
+            until=lambda: finished(database, run_ids),
+        )
 
     assert statuses() == ["SUCCESS", "SUCCESS"]  # the runs live in the code server, not the daemon
     assert len(run_rows(database)) == 2
-    for run_id in run_ids:
-        starts = query(
-            database,
-            "SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = %s",
-            run_id,
-            DagsterEventType.RUN_START.value,  # stored under its legacy name, PIPELINE_START
-        )
-        assert starts == [(1,)], f"run {run_id} was not started exactly once"
+    assert [run_starts(database, r) for r in run_ids] == [1, 1]
 
 
 def test_the_mlflow_server_profile_keeps_runs_in_postgres_and_serves_artifacts(tmp_path, database):
