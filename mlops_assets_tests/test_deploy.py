@@ -196,14 +196,6 @@ def launched(env: dict, log: Path):
         yield launcher
 
 
-@pytest.fixture
-def stack(tmp_path, database):
-    env = deploy_env(tmp_path, database)
-    log = tmp_path / "launch.log"
-    with launched(env, log) as launcher:
-        yield env, launcher, log
-
-
 @contextmanager
 def code_server(env: dict, log: Path):
     """The code server alone (deploy/workspace.yaml points at it), ready to serve."""
@@ -280,32 +272,6 @@ def read_back(env: dict) -> dict:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def test_the_graph_runs_through_the_postgres_instance_and_a_fresh_process_reads_it_back(
-    stack, database
-):
-    env, launcher, log = stack
-    run_id = submit_retrain(env, "main")
-    wait_for(lambda: finished(database, [run_id]), RUN_TIMEOUT, "the retrain run")
-    assert run_rows(database)[run_id][0] == "SUCCESS", log.read_text(errors="replace")[-4000:]
-
-    seen = read_back(env)
-    assert seen["storage"] == "PostgresRunStorage"
-    assert seen["runs"][run_id][0] == "SUCCESS"
-    assert seen["runs"][run_id][1][BRANCH_TAG] == "main"
-    for key, run_ids in seen["materialized_by"].items():
-        assert run_ids == [run_id], key
-    events = query(database, "SELECT count(*) FROM event_logs WHERE run_id = %s", run_id)
-    assert events[0][0] > 10
-    assert (Path(env["MLOPS_ASSETS_ARTIFACTS_DIR"]) / "runs" / run_id / "model.keras").exists()
-
-    # SIGTERM stops all three processes cleanly, and the launcher exits 0.
-    os.killpg(launcher.pid, signal.SIGTERM)
-    assert launcher.wait(60) == 0
-    assert "SIGKILL" not in log.read_text(errors="replace")
-    assert not listening(env["DAGSTER_CODE_SERVER_PORT"])
-    assert not listening(env["DAGSTER_WEBSERVER_PORT"])
 
 
 FAST_PARAMS = """\
@@ -399,29 +365,43 @@ def test_a_daemon_killed_mid_run_does_not_request_the_same_commit_twice(tmp_path
     assert len(run_rows(database)) == 1
 
 
-def test_two_retrains_of_one_branch_queue_and_keep_their_own_artifacts(stack, database):
-    env, _, log = stack
-    first, second = submit_retrain(env, "feature-x"), submit_retrain(env, "feature-x")
+def test_two_retrains_of_one_branch_queue_on_postgres_and_a_fresh_process_reads_them_back(
+    tmp_path, database
+):
+    """The launcher's stack runs the whole graph twice for one branch: the second run waits in
+    the queue, each keeps its own artifacts, everything is in Postgres, and SIGTERM stops it all."""
+    env = deploy_env(tmp_path, database)
+    log = tmp_path / "launch.log"
+    with launched(env, log) as launcher:
+        first, second = submit_retrain(env, "feature-x"), submit_retrain(env, "feature-x")
 
-    # While one runs, the other waits in the queue: never both launched at once.
-    def one_started_one_queued():
-        statuses = sorted(run_rows(database)[r][0] for r in (first, second))
-        both_active = statuses[0] in ("STARTING", "STARTED") and statuses[1] in (
-            "STARTING",
-            "STARTED",
-        )
-        assert not both_active, statuses
-        return statuses in (["QUEUED", "STARTED"], ["QUEUED", "STARTING"])
+        def one_started_one_queued():
+            statuses = sorted(run_rows(database)[r][0] for r in (first, second))
+            assert statuses[0] not in ("STARTING", "STARTED"), f"both launched: {statuses}"
+            return statuses in (["QUEUED", "STARTED"], ["QUEUED", "STARTING"])
 
-    wait_for(one_started_one_queued, RUN_TIMEOUT, "one run started, the other queued")
-    wait_for(lambda: finished(database, [first, second]), 2 * RUN_TIMEOUT, "both runs")
+        wait_for(one_started_one_queued, RUN_TIMEOUT, "one run started, the other queued")
+        wait_for(lambda: finished(database, [first, second]), 2 * RUN_TIMEOUT, "both runs")
+
+        # SIGTERM stops all three processes cleanly, and the launcher exits 0.
+        os.killpg(launcher.pid, signal.SIGTERM)
+        assert launcher.wait(90) == 0
+    launch_log = log.read_text(errors="replace")
+    assert "SIGKILL" not in launch_log
+    assert not listening(env["DAGSTER_CODE_SERVER_PORT"])
+    assert not listening(env["DAGSTER_WEBSERVER_PORT"])
 
     rows = run_rows(database)
-    assert [rows[first][0], rows[second][0]] == ["SUCCESS", "SUCCESS"], log.read_text(
-        errors="replace"
-    )[-4000:]
+    assert [rows[first][0], rows[second][0]] == ["SUCCESS", "SUCCESS"], launch_log[-4000:]
     earlier, later = sorted((first, second), key=lambda r: rows[r][1])
     assert rows[later][1] >= rows[earlier][2], "the second run started before the first ended"
+
+    seen = read_back(env)  # a fresh process, with the stack gone: only Postgres remains
+    assert seen["storage"] == "PostgresRunStorage"
+    assert {r: seen["runs"][r][0] for r in (first, second)} == {first: "SUCCESS", second: "SUCCESS"}
+    assert seen["runs"][first][1][BRANCH_TAG] == "feature-x"
+    for key, run_ids in seen["materialized_by"].items():
+        assert run_ids == [later, earlier], key  # newest first
 
     artifacts = Path(env["MLOPS_ASSETS_ARTIFACTS_DIR"])
     for run_id in (first, second):
