@@ -287,9 +287,12 @@ train:
 
 def watched_project(tmp_path: Path, env: dict):
     """A git repository of the project that the git-change sensor watches and retrains from."""
-    automation = pytest.importorskip(
-        "mlops_assets.automation", reason="needs the git-change sensor (the automation branch)"
-    )
+    if not (ROOT / "mlops_assets" / "automation.py").exists():
+        pytest.skip(
+            "needs the git-change sensor (mlops_assets/automation.py, the automation branch)"
+        )
+    from mlops_assets.automation import COMMIT_TAG
+
     from mlops_assets_tests.git_repo import project_repository
 
     repo = project_repository(tmp_path / "project")
@@ -302,7 +305,7 @@ def watched_project(tmp_path: Path, env: dict):
         MLOPS_ASSETS_WATCH_REPO=str(repo.path),
         MLOPS_ASSETS_PROJECT_DIR=str(repo.path),
     )
-    return repo, automation.COMMIT_TAG
+    return repo, COMMIT_TAG
 
 
 def add_a_row(repo) -> str:
