@@ -86,9 +86,11 @@ def free_port() -> int:
 
 
 def deploy_env(tmp_path: Path, database: str) -> dict[str, str]:
-    """What an operator sets: the Postgres connection, ports, where artifacts and MLflow go."""
+    """What an operator sets: the Postgres connection, ports, where artifacts and MLflow go.
+    Nothing of the caller's own project settings or credentials leaks in."""
+    own = ("MLOPS_ASSETS_", "DAGSTER_", "MLFLOW_", "GITHUB_", "DAGSHUB_")
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith(own)},
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
         "DAGSTER_PG_HOST": PG["host"],
