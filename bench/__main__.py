@@ -5,6 +5,7 @@ import platform
 import sys
 
 BENCHMARKS = [
+    "overhead",
     "import_time",
     "training",
     "scale",
