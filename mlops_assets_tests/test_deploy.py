@@ -369,6 +369,7 @@ def test_two_retrains_of_one_branch_queue_on_postgres_and_a_fresh_process_reads_
     """The launcher's stack runs the whole graph twice for one branch: the second run waits in
     the queue, each keeps its own artifacts, everything is in Postgres, and SIGTERM stops it all."""
     env = deploy_env(tmp_path, database)
+    env["MLOPS_ASSETS_FORCE"] = "1"  # both train: the second would otherwise reuse the first
     log = tmp_path / "launch.log"
     with launched(env, log) as launcher:
         first, second = submit_retrain(env, "feature-x"), submit_retrain(env, "feature-x")
@@ -475,6 +476,7 @@ def test_the_mlflow_server_profile_keeps_runs_in_postgres_and_serves_artifacts(t
         result = workspace.materialize(config=run_config(train={"epochs": 2}))
         assert result.success
 
+        from mlflow import artifacts as mlflow_artifacts
         from mlflow.tracking import MlflowClient
 
         client = MlflowClient(url)
@@ -484,8 +486,12 @@ def test_the_mlflow_server_profile_keeps_runs_in_postgres_and_serves_artifacts(t
         assert run.data.params["train.epochs"] == "2"
         assert len(client.get_metric_history(run.info.run_id, "loss")) == 2
         assert run.info.artifact_uri.startswith("mlflow-artifacts:")  # proxied, not a path
-        downloaded = client.download_artifacts(run.info.run_id, "model", str(tmp_path / "dl"))
-        assert (Path(downloaded) / "model.keras").stat().st_size > 0
+        [model] = client.search_logged_models([experiment.experiment_id])  # MLflow 3 model
+        assert model.source_run_id == run.info.run_id
+        downloaded = mlflow_artifacts.download_artifacts(
+            artifact_uri=model.artifact_location, dst_path=str(tmp_path / "dl"), tracking_uri=url
+        )
+        assert [p.stat().st_size > 0 for p in Path(downloaded).rglob("model.keras")] == [True]
 
     assert list(store.rglob("model.keras")), "the server did not store the artifact itself"
     stored = query(database, "SELECT status FROM runs WHERE run_uuid = %s", run.info.run_id)
