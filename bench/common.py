@@ -59,3 +59,8 @@ def run_python(code: str, env: dict[str, str] | None = None, cwd: Path = PROJECT
     if result.returncode != 0:
         raise RuntimeError(f"benchmark child failed:\n{result.stderr[-3000:]}")
     return result.stdout
+
+
+def python_case(code: str) -> Callable[[], None]:
+    """A case for ``interleaved``: the wall time of a fresh interpreter running ``code``."""
+    return lambda: run_python(code) and None

@@ -4,7 +4,7 @@ The webserver, the daemon and every sensor tick pay this cost, so TensorFlow and
 be imported by it.
 """
 
-from bench.common import Figure, interleaved, median, run_python
+from bench.common import Figure, interleaved, median, python_case, run_python
 
 LOAD = (
     "import sys, mlops_assets; mlops_assets.defs.get_repository_def(); "
@@ -12,15 +12,10 @@ LOAD = (
 )
 
 
-def _python(code: str):
-    """A case for ``interleaved``: wall time of a fresh interpreter running ``code``."""
-    return lambda: run_python(code) and None
-
-
 def run(repeats: int = 5) -> list[Figure]:
     heavy = run_python(LOAD).strip()
     times = interleaved(
-        {"dagster": _python("import dagster"), "mlops_assets": _python(LOAD)}, repeats
+        {"dagster": python_case("import dagster"), "mlops_assets": python_case(LOAD)}, repeats
     )
     ratio = median(times["mlops_assets"]) / median(times["dagster"])
     return [

@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import PROJECT, Figure, interleaved, median, run_python
+from bench.common import PROJECT, Figure, interleaved, median, python_case
 
 BARE = """
 from pathlib import Path
@@ -51,7 +51,7 @@ def run(repeats: int = 3) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "home").mkdir()
-        times = interleaved({"bare": lambda: run_python(BARE) and None, "cli": _cli(root)}, repeats)
+        times = interleaved({"bare": python_case(BARE), "cli": _cli(root)}, repeats)
     ratio = median(times["cli"]) / median(times["bare"])
     return [
         Figure(
