@@ -1,5 +1,6 @@
 """trained_model: the Keras model fitted on the training split, saved under its run's directory."""
 
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +48,8 @@ def trained_model(
     artifacts: ArtifactStore,
     tracking: MlflowTracking,
 ) -> Output[TrainedModel]:
-    """Trains seeded, logs curves to MLflow, and writes ``model.keras`` atomically into the run's
-    directory; ``artifacts/latest`` only moves once the report for this model is complete."""
+    """Trains seeded, logs curves to MLflow in a few batched requests, and writes
+    ``model.keras`` atomically into the run's directory; ``artifacts/latest`` only moves once the report for this model is complete."""
     print_, reused = lookup(
         context, config.model_dump(), still_valid=lambda model: Path(model.path).is_file()
     )
@@ -59,8 +60,19 @@ def trained_model(
 
     with tracking.run(context) as mlf:
         mlf.log_params({f"train.{k}": v for k, v in config.model_dump().items()})
-        mlf.keras.autolog(log_models=False, log_datasets=False, silent=True)
-        result = train_model(features, config, on_epoch=epoch_logger(context, config.epochs))
+        progress, curves = epoch_logger(context, config.epochs), tracking.epoch_metrics()
+
+        def on_epoch(epoch: int, logs: dict[str, float]) -> None:
+            progress(epoch, logs)
+            curves(epoch, logs)
+
+        try:
+            result = train_model(features, config, on_epoch=on_epoch)
+        except BaseException:
+            with suppress(Exception):  # the curves so far show where it went wrong
+                curves.close()
+            raise
+        curves.close()
         path = save_model(result.model, artifacts.run_dir(context.run_id) / MODEL_FILE)
         logged_as = tracking.log_model(result.model, saved_at=path)
 

@@ -25,6 +25,7 @@ from pydantic import Field
 
 from mlops_assets.project import project_dir
 from mlops_assets.report.baseline import Baseline
+from mlops_assets.tracking.epoch_metrics import EpochMetrics, Point
 from mlops_assets.tracking.provenance import GIT_BRANCH, GIT_COMMIT, ci_tags, git_tags
 from mlops_assets.tracking.server import TrackingServerError, check_server, supports_logged_models
 from mlops_assets.tracking.target import TrackingTarget, local_tracking_uri, resolve_target
@@ -135,8 +136,26 @@ class MlflowTracking(ConfigurableResource):
                     mlflow.set_tag(FAILED_ASSET_TAG, context.asset_key.to_user_string())
                 mlflow.end_run(status="FAILED")
                 raise
-            mlflow.flush_async_logging()  # per-epoch metrics are logged asynchronously
+            mlflow.flush_async_logging()  # anything a step logged with synchronous=False
             mlflow.end_run(status="FINISHED")
+
+    def epoch_metrics(self, interval: float = 10.0) -> EpochMetrics:
+        """An ``on_epoch`` callback that logs the curves to the active run in a few batched
+        requests (see ``tracking/epoch_metrics.py``); ``close()`` it when training ends.
+        Call it inside ``run()``."""
+        import mlflow
+        from mlflow.entities import Metric
+
+        run_id = mlflow.active_run().info.run_id
+        client = mlflow.MlflowClient()
+
+        def send(points: list[Point], synchronous: bool) -> None:
+            metrics = [Metric(p.key, p.value, p.timestamp_ms, p.step) for p in points]
+            if synchronous:
+                mlflow.flush_async_logging()  # batches sent earlier land first
+            client.log_batch(run_id, metrics=metrics, synchronous=synchronous)
+
+        return EpochMetrics(send, interval)
 
     def log_model(self, model, saved_at: Path) -> str:
         """Log the Keras ``model`` to the active run, the way the server supports: MLflow 3's

@@ -1,0 +1,63 @@
+"""Per-epoch curves are batched: a few requests per training, not one per epoch."""
+
+from mlops_assets.tracking.epoch_metrics import EpochMetrics
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def recorder():
+    sent: list[tuple[list, bool]] = []
+    return sent, lambda points, synchronous: sent.append((points, synchronous))
+
+
+def test_epochs_are_held_until_the_interval_has_passed_then_sent_without_waiting():
+    sent, send = recorder()
+    clock = Clock()
+    curves = EpochMetrics(send, interval=10.0, clock=clock)
+
+    for epoch in range(1, 6):  # 1 s an epoch
+        clock.now += 1.0
+        curves(epoch, {"loss": 1.0 / epoch, "val_loss": 2.0 / epoch})
+    assert sent == []
+
+    clock.now += 5.0
+    curves(6, {"loss": 0.1, "val_loss": 0.2})
+    [(points, synchronous)] = sent
+    assert synchronous is False  # the training loop does not wait for the server
+    assert [(p.key, p.step) for p in points[:2]] == [("loss", 0), ("val_loss", 0)]
+    assert len(points) == 12 and points[-1].step == 5
+
+
+def test_close_sends_the_rest_in_one_waited_for_request():
+    sent, send = recorder()
+    clock = Clock()
+    curves = EpochMetrics(send, interval=10.0, clock=clock)
+    for epoch in range(1, 101):
+        clock.now += 0.02  # a small model: 100 epochs in 2 s
+        curves(epoch, {"loss": 0.5, "mae": 0.4, "val_loss": 0.6, "val_mae": 0.5})
+
+    curves.close()
+
+    [(points, synchronous)] = sent
+    assert synchronous is True
+    assert len(points) == 400
+    assert sorted({p.step for p in points}) == list(range(100))
+    assert all(p.value in (0.5, 0.4, 0.6) for p in points)
+
+
+def test_close_after_a_flush_still_waits_so_nothing_queued_is_lost():
+    sent, send = recorder()
+    clock = Clock()
+    curves = EpochMetrics(send, interval=1.0, clock=clock)
+    clock.now = 2.0
+    curves(1, {"loss": 0.5})
+
+    curves.close()
+
+    assert [(len(points), synchronous) for points, synchronous in sent] == [(1, False), (0, True)]
