@@ -1,20 +1,18 @@
 """features: the seeded train/test split and the training statistics the model normalises with."""
 
+from dataclasses import replace
+
 from dagster import AssetExecutionContext, DataVersion, MetadataValue, Output, asset
 
 from mlops_assets.assets.raw_data import Dataset
 from mlops_assets.data.features import FeatureSet, feature_statistics, split_features
 from mlops_assets.params import SplitConfig
-from mlops_assets.resources.tracking import MlflowTracking
 from mlops_assets.reuse import lookup, restored_output, reuse_metadata
 
 
-@asset(code_version="1", group_name="retrain", kinds={"numpy"})
+@asset(code_version="2", group_name="retrain", kinds={"numpy"})
 def features(
-    context: AssetExecutionContext,
-    config: SplitConfig,
-    raw_data: Dataset,
-    tracking: MlflowTracking,
+    context: AssetExecutionContext, config: SplitConfig, raw_data: Dataset
 ) -> Output[FeatureSet]:
     """Splits the rows (stratified for classification) and fits scaling on the training rows only."""
     print_, reused = lookup(
@@ -22,16 +20,18 @@ def features(
     )
     if reused:
         return restored_output(print_, reused)
-    feature_set = split_features(
-        raw_data.frame,
-        raw_data.target,
-        raw_data.task,
-        config.test_fraction,
-        config.seed,
-        data_hash=raw_data.data_hash,
+    feature_set = replace(
+        split_features(
+            raw_data.frame,
+            raw_data.target,
+            raw_data.task,
+            config.test_fraction,
+            config.seed,
+            data_hash=raw_data.data_hash,
+        ),
+        params={f"data.{k}": v for k, v in {**raw_data.params, **config.model_dump()}.items()},
+        data_source=raw_data.origin,
     )
-    with tracking.run(context) as mlf:
-        mlf.log_params({f"data.{k}": v for k, v in config.model_dump().items()})
     return Output(
         feature_set,
         data_version=DataVersion(print_),

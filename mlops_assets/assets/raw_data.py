@@ -21,7 +21,6 @@ from mlops_assets.data.dataset import file_md5, load_dataset
 from mlops_assets.params import DataConfig
 from mlops_assets.project import project_dir
 from mlops_assets.resources.dvc import DvcData
-from mlops_assets.resources.tracking import MlflowTracking
 from mlops_assets.reuse import lookup, reuse_metadata
 
 if TYPE_CHECKING:
@@ -37,12 +36,12 @@ class Dataset:
     task: str
     source: str
     data_hash: str
+    params: dict  # the ``data:`` settings it was read with
+    origin: str  # git, or the DVC remote it was pulled from
 
 
-@asset(code_version="1", group_name="retrain", kinds={"pandas", "csv"})
-def raw_data(
-    context: AssetExecutionContext, config: DataConfig, tracking: MlflowTracking, dvc: DvcData
-) -> Output[Dataset]:
+@asset(code_version="2", group_name="retrain", kinds={"pandas", "csv"})
+def raw_data(context: AssetExecutionContext, config: DataConfig, dvc: DvcData) -> Output[Dataset]:
     """Reads and validates the CSV; the file's MD5 is the data version downstream assets see.
     For a DVC-tracked file that is the md5 in its ``.dvc`` file, so Dagster and DVC agree."""
     path = Path(project_dir(), config.path)
@@ -63,11 +62,15 @@ def raw_data(
                 f"`dvc add {path}` to track this content, or `dvc checkout {dvc_file}`."
             )
     print_, unchanged = lookup(context, config.model_dump(), inputs={"data_hash": data_hash})
-    if unchanged is None:  # an unchanged run tracks nothing new (and skips importing MLflow)
-        with tracking.run(context) as mlf:
-            mlf.log_params({f"data.{k}": v for k, v in config.model_dump().items()})
-            mlf.set_tags({"data_hash": data_hash, "data_source": source.describe()})
-    dataset = Dataset(frame, config.target, config.task, str(path), data_hash)
+    dataset = Dataset(
+        frame,
+        config.target,
+        config.task,
+        str(path),
+        data_hash,
+        params=config.model_dump(),
+        origin=source.describe(),
+    )
     return Output(
         dataset,
         data_version=DataVersion(data_hash),

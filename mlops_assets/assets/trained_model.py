@@ -59,7 +59,10 @@ def trained_model(
     from mlops_assets.modeling.keras_model import save_model, train_model
 
     with tracking.run(context) as mlf:
-        mlf.log_params({f"train.{k}": v for k, v in config.model_dump().items()})
+        mlf.log_params(
+            {**features.params, **{f"train.{k}": v for k, v in config.model_dump().items()}}
+        )
+        mlf.set_tags({"data_hash": features.data_hash, "data_source": features.data_source})
         progress, curves = epoch_logger(context, config.epochs), tracking.epoch_metrics()
 
         def on_epoch(epoch: int, logs: dict[str, float]) -> None:

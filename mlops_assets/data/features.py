@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -26,6 +26,10 @@ class FeatureSet:
     variance: np.ndarray
     seed: int
     data_hash: str = ""
+    # What the split was made from, for the experiment tracker: ``data.*`` params and where
+    # the data came from (git, or which DVC remote).
+    params: dict = field(default_factory=dict)
+    data_source: str = ""
 
     @property
     def std(self) -> np.ndarray:

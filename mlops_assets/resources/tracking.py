@@ -1,6 +1,6 @@
 """MLflow experiment tracking through dagster-mlflow: one Dagster run is one MLflow run.
 
-Every asset step joins the MLflow run tagged with its Dagster run id (dagster-mlflow finds or
+Every step that tracks joins the MLflow run tagged with its Dagster run id (dagster-mlflow finds or
 starts it) and ends it when the step is done: FINISHED on success, FAILED with the asset named
 in a tag on error. Whatever subset of the graph runs, and whichever way it was launched, the
 MLflow run ends with the status of the last step that ran. mlflow is imported lazily: it is
