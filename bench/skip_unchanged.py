@@ -22,7 +22,15 @@ from bench.project import MATERIALIZE_ALL, CliProject
 TARGET = 0.15
 
 
-TRIVIAL = "from dagster import Definitions, asset\n\n@asset\ndef one():\n    return 1\n\ndefs = Definitions(assets=[one])\n"
+# One trivial asset, run in process like the pipeline (the default executor forks a process).
+TRIVIAL = """from dagster import Definitions, asset, in_process_executor
+
+@asset
+def one():
+    return 1
+
+defs = Definitions(assets=[one], executor=in_process_executor)
+"""
 
 
 def _cli_floor(project: CliProject) -> float:

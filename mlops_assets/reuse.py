@@ -81,7 +81,8 @@ def lookup(
         return print_, None
     try:
         value = context.resources.io_manager.load_input(
-            build_input_context(asset_key=context.asset_key)
+            # This run's instance: without one Dagster builds an ephemeral instance per call.
+            build_input_context(asset_key=context.asset_key, instance=context.instance)
         )
     # The stored output is gone, or no longer unpickles into today's classes: compute it again.
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError) as exc:

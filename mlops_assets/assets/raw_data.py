@@ -3,7 +3,7 @@
 The CSV lives in git, or is DVC-tracked (``<csv>.dvc`` committed) and pulled when absent.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,7 +46,6 @@ def raw_data(context: AssetExecutionContext, config: DataConfig, dvc: DvcData) -
     For a DVC-tracked file that is the md5 in its ``.dvc`` file, so Dagster and DVC agree."""
     path = Path(project_dir(), config.path)
     source = dvc.ensure_local(path)
-    frame = load_dataset(path, config.target, config.task)
     data_hash = file_md5(path)
     dvc_metadata = {}
     if source.pointer is not None:
@@ -62,6 +61,18 @@ def raw_data(context: AssetExecutionContext, config: DataConfig, dvc: DvcData) -
                 f"`dvc add {path}` to track this content, or `dvc checkout {dvc_file}`."
             )
     print_, unchanged = lookup(context, config.model_dump(), inputs={"data_hash": data_hash})
+    where = {
+        "path": MetadataValue.path(str(path)),
+        "data_source": source.describe(),
+        **dvc_metadata,
+    }
+    if unchanged:  # these very bytes were read and validated by the run that stored them
+        return Output(
+            replace(unchanged.value, source=str(path), origin=source.describe()),
+            data_version=DataVersion(data_hash),
+            metadata={**unchanged.metadata, **where, **reuse_metadata(print_, unchanged.run_id)},
+        )
+    frame = load_dataset(path, config.target, config.task)
     dataset = Dataset(
         frame,
         config.target,
@@ -79,13 +90,11 @@ def raw_data(context: AssetExecutionContext, config: DataConfig, dvc: DvcData) -
             "dagster/column_schema": TableSchema(
                 columns=[TableColumn(name=str(c), type="float") for c in frame.columns]
             ),
-            "path": MetadataValue.path(str(path)),
+            **where,
             "data_hash": data_hash,
-            "data_source": source.describe(),
-            **dvc_metadata,
             "target": config.target,
             "task": config.task,
             "preview": MetadataValue.md(frame.head(5).to_markdown(index=False)),
-            **reuse_metadata(print_, unchanged and unchanged.run_id),
+            **reuse_metadata(print_),
         },
     )
