@@ -1,7 +1,6 @@
 """The real Dagster daemon retrains a project when a commit changes its data, exactly once."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from dagster._core.instance.ref import InstanceRef
 
 from mlops_assets.automation import COMMIT_TAG
 from mlops_assets_tests.git_repo import project_repository
+from mlops_assets_tests.processes import process_group
 
 SENSOR = "git_changes"
 DEADLINE_SECONDS = 240  # the daemon's startup, one tick, one few-epoch run on a busy machine
@@ -61,25 +61,10 @@ def daemon(project, tmp_path):
         PYTHONPATH=str(project.path),  # the clone's package, not the one under test's checkout
         MLOPS_ASSETS_SENSOR_INTERVAL="2",
     )
-    log = (tmp_path / "daemon.log").open("w")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-m", "mlops_assets"],
-        cwd=project.path,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: code server and run workers die with it
-    )
-    try:
+    command = [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-m", "mlops_assets"]
+    # Its own process group: the code server and run workers go with it.
+    with process_group(command, env, tmp_path / "daemon.log", cwd=project.path) as process:
         yield process, home
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
 
 
 def sensor_state(instance: DagsterInstance):

@@ -22,6 +22,7 @@ from mlops_assets.project import project_dir
 from mlops_assets.resources.tracking import MlflowTracking
 from mlops_assets_tests.conftest import FAST_TRAIN, Workspace, run_config
 from mlops_assets_tests.git_repo import project_repository
+from mlops_assets_tests.processes import process_group
 
 ROOT = project_dir()
 DEPLOY = ROOT / "deploy"
@@ -122,29 +123,8 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 1.0):
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-@contextmanager
 def process(command: list[str], env: dict, log: Path, grace: float = 20):
-    """A process in its own process group, always gone after the block (SIGTERM, then SIGKILL)."""
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        yield proc
-    finally:
-        kill_group(proc, grace)
-
-
-def kill_group(proc: subprocess.Popen, grace: float = 20) -> None:
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)  # the whole group: leftovers too, once the leader is gone
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(wait)
-        except subprocess.TimeoutExpired:
-            pass
+    return process_group(command, env, log, cwd=ROOT, grace=grace)
 
 
 def listening(port: str) -> bool:

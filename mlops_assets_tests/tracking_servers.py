@@ -15,7 +15,6 @@ import fcntl
 import http.client
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from mlops_assets_tests.processes import process_group
 
 LEGACY_MLFLOW = "2.7.1"
 # What mlflow 2.7.1 needs beside it to start on today's resolver (see DESIGN.md).
@@ -73,27 +74,11 @@ def mlflow_server(
 ) -> Iterator[str]:
     """Run ``mlflow server`` (in its own process group, gunicorn workers included) until exit."""
     log = workdir / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=workdir,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
+    command = [*command, "--host", "127.0.0.1", "--port", str(port)]
+    with process_group(command, env, log, cwd=workdir, grace=15) as process:
+        url = f"http://127.0.0.1:{port}"
         wait_until_healthy(url, process, log)
         yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def server_env(**extra: str) -> dict[str, str]:
