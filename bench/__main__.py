@@ -12,6 +12,7 @@ BENCHMARKS = [
     "sensor_tick",
     "tracking_overhead",
     "skip_unchanged",
+    "profile",  # no target: where a CLI run's time goes, phase by phase
 ]
 
 

@@ -2,7 +2,8 @@
 
 Reads the run's own event log: start-up (process start to RUN_START: interpreter, Dagster and
 the code location, the instance, planning), each step from STEP_START to STEP_SUCCESS, and
-what is left (events between steps, RUN_SUCCESS to exit). Not a target, a map for the others:
+what is left (events between steps, RUN_SUCCESS to exit); then the fixed costs behind them, each
+timed alone. Not a target, a map for the others:
 
     python -m bench profile
 """
@@ -11,8 +12,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Figure
+from bench.common import Figure, median, run_python
 from bench.project import CliProject
+
+# Fixed costs the CLI pays and a bare training script does not, each timed in a fresh
+# interpreter (printed by the child, so interpreter start-up is left out).
+FIXED_COSTS = {
+    "import dagster": "import dagster",
+    "import mlflow, open the local store, one query": (
+        "import mlflow; mlflow.MlflowClient('{store}').search_experiments()"
+    ),
+    "MLflow model logging's installed-package scan": (
+        "import importlib_metadata; importlib_metadata.packages_distributions()"
+    ),
+}
+TIMED = "import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
+CREATE_STORE = "import mlflow; mlflow.MlflowClient('{store}').search_experiments()"
 
 
 def phases(project: CliProject, started: float, seconds: float) -> list[tuple[str, float]]:
@@ -62,4 +77,12 @@ def run() -> list[Figure]:
         print(f"{name}: {seconds:.2f}s")
         for phase, spent in parts:
             print(f"  {phase:<40} {spent:6.2f}s  {spent / seconds:5.1%}")
+    print("fixed costs, fresh interpreter (medians of 3):")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = f"sqlite:///{tmp}/mlflow.db"
+        run_python(CREATE_STORE.format(store=store))  # a store that exists, as after a first run
+        for name, code in FIXED_COSTS.items():
+            timed = TIMED.format(code=code.format(store=store))
+            spent = median([float(run_python(timed)) for _ in range(3)])
+            print(f"  {name:<48} {spent:6.2f}s")
     return []
