@@ -1,5 +1,7 @@
 """Per-epoch curves are batched: a few requests per training, not one per epoch."""
 
+import pytest
+
 from mlops_assets.tracking.epoch_metrics import EpochMetrics
 
 
@@ -61,3 +63,23 @@ def test_close_after_a_flush_still_waits_so_nothing_queued_is_lost():
     curves.close()
 
     assert [(len(points), synchronous) for points, synchronous in sent] == [(1, False), (0, True)]
+
+
+def test_a_failed_training_still_sends_its_curves_and_its_own_error_is_the_one_raised():
+    sent: list[int] = []
+
+    def send(points, synchronous):
+        sent.append(len(points))
+        raise ConnectionError("tracking server gone")
+
+    with pytest.raises(FloatingPointError, match="loss is NaN"), EpochMetrics(send) as curves:
+        curves(1, {"loss": 0.5})
+        raise FloatingPointError("loss is NaN")
+    assert sent == [1]  # tried, and its failure did not hide the training's
+
+
+def test_a_finished_training_sends_the_rest_when_the_block_ends():
+    sent, send = recorder()
+    with EpochMetrics(send) as curves:
+        curves(1, {"loss": 0.5, "val_loss": 0.6})
+    assert [(len(points), synchronous) for points, synchronous in sent] == [(2, True)]

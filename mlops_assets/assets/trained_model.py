@@ -1,6 +1,5 @@
 """trained_model: the Keras model fitted on the training split, saved under its run's directory."""
 
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +39,16 @@ def epoch_logger(context: AssetExecutionContext, epochs: int):
     return log
 
 
+def each_epoch(*loggers):
+    """One ``on_epoch`` callback that hands every epoch to each of ``loggers``."""
+
+    def log(epoch: int, logs: dict[str, float]) -> None:
+        for logger in loggers:
+            logger(epoch, logs)
+
+    return log
+
+
 @asset(code_version="1", group_name="retrain", kinds={"keras", "tensorflow"})
 def trained_model(
     context: AssetExecutionContext,
@@ -49,7 +58,8 @@ def trained_model(
     tracking: MlflowTracking,
 ) -> Output[TrainedModel]:
     """Trains seeded, logs curves to MLflow in a few batched requests, and writes
-    ``model.keras`` atomically into the run's directory; ``artifacts/latest`` only moves once the report for this model is complete."""
+    ``model.keras`` atomically into the run's directory; ``artifacts/latest`` only moves once
+    the report for this model is complete."""
     print_, reused = lookup(
         context, config.model_dump(), still_valid=lambda model: Path(model.path).is_file()
     )
@@ -63,19 +73,9 @@ def trained_model(
             {**features.params, **{f"train.{k}": v for k, v in config.model_dump().items()}}
         )
         mlf.set_tags({"data_hash": features.data_hash, "data_source": features.data_source})
-        progress, curves = epoch_logger(context, config.epochs), tracking.epoch_metrics()
-
-        def on_epoch(epoch: int, logs: dict[str, float]) -> None:
-            progress(epoch, logs)
-            curves(epoch, logs)
-
-        try:
-            result = train_model(features, config, on_epoch=on_epoch)
-        except BaseException:
-            with suppress(Exception):  # the curves so far show where it went wrong
-                curves.close()
-            raise
-        curves.close()
+        with tracking.epoch_metrics() as curves:
+            progress = epoch_logger(context, config.epochs)
+            result = train_model(features, config, on_epoch=each_epoch(progress, curves))
         path = save_model(result.model, artifacts.run_dir(context.run_id) / MODEL_FILE)
         logged_as = tracking.log_model(result.model, saved_at=path)
 

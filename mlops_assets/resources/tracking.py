@@ -141,8 +141,8 @@ class MlflowTracking(ConfigurableResource):
 
     def epoch_metrics(self, interval: float = 10.0) -> EpochMetrics:
         """An ``on_epoch`` callback that logs the curves to the active run in a few batched
-        requests (see ``tracking/epoch_metrics.py``); ``close()`` it when training ends.
-        Call it inside ``run()``."""
+        requests (see ``tracking/epoch_metrics.py``); use it as a context manager around the
+        training. Call it inside ``run()``."""
         import mlflow
         from mlflow.entities import Metric
 

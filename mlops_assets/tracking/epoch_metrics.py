@@ -5,12 +5,14 @@ what an epoch of a small model takes. Keras autologging sends each epoch's metri
 request (asynchronously, but the queue is drained one request at a time when the run ends).
 Here the training loop only appends to a list; every ``interval`` seconds the buffer is handed
 to ``send`` without waiting (so the MLflow UI still shows the curves growing during a long
-fit), and ``close()`` sends the rest in one waited-for request. Pure: ``send`` does the I/O.
+fit), and ``close()`` (or leaving the ``with`` block) sends the rest in one waited-for request. Pure: ``send`` does the I/O.
 """
 
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
+from typing import Self
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,9 @@ Send = Callable[[list[Point], bool], None]  # (points, synchronous)
 
 
 class EpochMetrics:
-    """An ``on_epoch`` callback for ``train_model`` that batches the curves for ``send``."""
+    """An ``on_epoch`` callback for ``train_model`` that batches the curves for ``send``; as a
+    context manager it sends the rest when the block ends, even when training failed (the
+    curves so far show where it went wrong)."""
 
     def __init__(
         self,
@@ -51,6 +55,16 @@ class EpochMetrics:
     def close(self) -> None:
         """Send what is left and wait for it: call once training has ended (or failed)."""
         self._flush(synchronous=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is None:
+            self.close()
+            return
+        with suppress(Exception):  # the training's own error is the one to report
+            self.close()
 
     def _flush(self, synchronous: bool) -> None:
         points, self._pending = self._pending, []
