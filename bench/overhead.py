@@ -47,7 +47,7 @@ def _cli(root: Path):
     return run
 
 
-def run(repeats: int = 3) -> list[Figure]:
+def run(repeats: int = 5) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "home").mkdir()
