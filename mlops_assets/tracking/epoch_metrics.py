@@ -5,7 +5,8 @@ what an epoch of a small model takes. Keras autologging sends each epoch's metri
 request (asynchronously, but the queue is drained one request at a time when the run ends).
 Here the training loop only appends to a list; every ``interval`` seconds the buffer is handed
 to ``send`` without waiting (so the MLflow UI still shows the curves growing during a long
-fit), and ``close()`` (or leaving the ``with`` block) sends the rest in one waited-for request. Pure: ``send`` does the I/O.
+fit), and ``close()`` (or leaving the ``with`` block) sends the rest in one waited-for request.
+Pure: ``send`` does the I/O.
 """
 
 import time
