@@ -19,8 +19,14 @@ class DatasetError(ValueError):
     """The CSV cannot be used as it is; the message says where and why."""
 
 
+def _require_file(path: Path) -> None:
+    if not path.is_file():
+        raise DatasetError(f"{path}: data file not found")
+
+
 def file_md5(path: Path, chunk_size: int = 1 << 20) -> str:
     """MD5 of the file's bytes: the same content hash DVC records in ``.dvc`` files."""
+    _require_file(path)
     digest = hashlib.md5()
     with path.open("rb") as handle:
         while chunk := handle.read(chunk_size):
@@ -37,8 +43,7 @@ def read_csv(path: Path) -> pd.DataFrame:
     """Parse ``path`` as UTF-8 CSV with a header row, turning parser failures into DatasetErrors."""
     import pandas as pd
 
-    if not path.is_file():
-        raise DatasetError(f"{path}: data file not found")
+    _require_file(path)
     try:
         frame = pd.read_csv(path, encoding="utf-8", skipinitialspace=True)
     except pd.errors.EmptyDataError:
