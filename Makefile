@@ -17,7 +17,9 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --progress-bar off -e .
-	$(BIN)/pip show dagster-mlflow | grep -qx 'Version: $(DAGSTER_MLFLOW_VERSION)'
+	@# not grep -q: it would stop reading early and pip would complain of a broken pipe
+	$(BIN)/pip show dagster-mlflow | grep -x 'Version: $(DAGSTER_MLFLOW_VERSION)' >/dev/null \
+		|| { echo "dagster-mlflow is not $(DAGSTER_MLFLOW_VERSION): pip resolved another release" >&2; exit 1; }
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
