@@ -15,19 +15,17 @@ from pathlib import Path
 from bench.common import Figure, median, run_python
 from bench.project import CliProject
 
+OPEN_STORE = "import mlflow; mlflow.MlflowClient('{store}').search_experiments()"
 # Fixed costs the CLI pays and a bare training script does not, each timed in a fresh
 # interpreter (printed by the child, so interpreter start-up is left out).
 FIXED_COSTS = {
     "import dagster": "import dagster",
-    "import mlflow, open the local store, one query": (
-        "import mlflow; mlflow.MlflowClient('{store}').search_experiments()"
-    ),
+    "import mlflow, open the local store, one query": OPEN_STORE,
     "MLflow model logging's installed-package scan": (
         "import importlib_metadata; importlib_metadata.packages_distributions()"
     ),
 }
 TIMED = "import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
-CREATE_STORE = "import mlflow; mlflow.MlflowClient('{store}').search_experiments()"
 
 
 def phases(project: CliProject, started: float, seconds: float) -> list[tuple[str, float]]:
@@ -80,7 +78,7 @@ def run() -> list[Figure]:
     print("fixed costs, fresh interpreter (medians of 3):")
     with tempfile.TemporaryDirectory() as tmp:
         store = f"sqlite:///{tmp}/mlflow.db"
-        run_python(CREATE_STORE.format(store=store))  # a store that exists, as after a first run
+        run_python(OPEN_STORE.format(store=store))  # a store that exists, as after a first run
         for name, code in FIXED_COSTS.items():
             timed = TIMED.format(code=code.format(store=store))
             spent = median([float(run_python(timed)) for _ in range(3)])
