@@ -5,13 +5,11 @@ The CLI run tracks to a local MLflow store, evaluates, plots, writes the report 
 the bare script only loads the CSV, trains the same model with the same params and evaluates it.
 """
 
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import PROJECT, Figure, interleaved, median, python_case
+from bench.common import Figure, interleaved, median, python_case
+from bench.project import CliProject
 
 BARE = """
 from pathlib import Path
@@ -30,28 +28,16 @@ print(HEADLINE[features.task], metrics[HEADLINE[features.task]])
 """
 
 
-def _cli(root: Path):
-    def run() -> None:
-        env = {
-            **os.environ,
-            "DAGSTER_HOME": str(root / "home"),
-            "MLOPS_ASSETS_ARTIFACTS_DIR": str(root / "artifacts"),
-            "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
-            "MLOPS_ASSETS_GITHUB_TARGET": "local",
-            "MLOPS_ASSETS_FORCE": "1",  # measure a full run, not a reuse of the previous one
-        }
-        command = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize"]
-        command += ["-m", "mlops_assets", "--select", "*"]
-        subprocess.run(command, cwd=PROJECT, env=env, check=True, capture_output=True)
-
-    return run
-
-
 def run(repeats: int = 5) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        (root / "home").mkdir()
-        times = interleaved({"bare": python_case(BARE), "cli": _cli(root)}, repeats)
+        project = CliProject(Path(tmp))
+
+        def cli() -> float:
+            # A full run each time, not a reuse of the previous one; never posting to GitHub.
+            env = {"MLOPS_ASSETS_FORCE": "1", "MLOPS_ASSETS_GITHUB_TARGET": "local"}
+            return project.materialize(**env).seconds
+
+        times = interleaved({"bare": python_case(BARE), "cli": cli}, repeats)
     ratio = median(times["cli"]) / median(times["bare"])
     return [
         Figure(

@@ -20,7 +20,6 @@ MATERIALIZE_ALL = ["asset", "materialize", "-m", "mlops_assets", "--select", "*"
 
 @dataclass(frozen=True)
 class CliRun:
-    returncode: int
     seconds: float
     output: str  # stdout and stderr
 
@@ -58,18 +57,22 @@ class CliProject:
             "MLFLOW_TRACKING_URI": f"sqlite:///{self.root / 'mlflow.db'}",
         }
 
-    def materialize(self, *extra: str) -> CliRun:
-        """``dagster asset materialize -m mlops_assets --select '*'`` run from the repository."""
+    def materialize(self, *extra: str, what: str = "CLI run", **env: str) -> CliRun:
+        """``dagster asset materialize -m mlops_assets --select '*'`` run from the repository,
+        with ``env`` on top of the project's environment; raises, naming ``what``, if it fails."""
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "dagster", *MATERIALIZE_ALL, *extra],
             cwd=REPO,
-            env=self.environment(),
+            env={**self.environment(), **env},
             capture_output=True,
             check=False,
             text=True,
         )
-        return CliRun(done.returncode, time.perf_counter() - started, done.stdout + done.stderr)
+        output = done.stdout + done.stderr
+        if done.returncode != 0:
+            raise RuntimeError(f"{what} failed (exit {done.returncode}):\n{output[-3000:]}")
+        return CliRun(time.perf_counter() - started, output)
 
     def instance(self):
         from dagster import DagsterInstance
