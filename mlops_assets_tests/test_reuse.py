@@ -48,7 +48,6 @@ def cli_project(tmp_path):
 
 def test_cli_rerun_restores_unchanged_outputs_and_retrains_when_params_change(cli_project):
     first = cli_project.materialize()
-    assert first.returncode == 0, first.output[-3000:]
     assert "epoch 1/" in first.output  # trained
     instance = cli_project.instance()
     [first_run] = [r.run_id for r in instance.get_runs()]
@@ -58,7 +57,6 @@ def test_cli_rerun_restores_unchanged_outputs_and_retrains_when_params_change(cl
 
     second = cli_project.materialize()
 
-    assert second.returncode == 0, second.output[-3000:]
     assert reused(instance) == dict.fromkeys(ASSETS, True)
     assert {latest_metadata(instance, a)["reused_from_run"] for a in ASSETS} == {first_run}
     assert "reusing the output of run" in second.output
@@ -70,9 +68,8 @@ def test_cli_rerun_restores_unchanged_outputs_and_retrains_when_params_change(cl
     assert f"reused from run `{first_run}`" in report
 
     cli_project.set_params("train", epochs=FAST_TRAIN["epochs"] + 1)
-    third = cli_project.materialize()
+    cli_project.materialize()
 
-    assert third.returncode == 0, third.output[-3000:]
     assert reused(instance) == {
         "raw_data": True,
         "features": True,
@@ -84,7 +81,7 @@ def test_cli_rerun_restores_unchanged_outputs_and_retrains_when_params_change(cl
     assert latest_metadata(instance, "trained_model")["epochs_run"] == FAST_TRAIN["epochs"] + 1
 
     untrained = {"ops": {"trained_model": {"config": {"epochs": 1, "learning_rate": 1e-6}}}}
-    refused = cli_project.materialize("--config-json", json.dumps(untrained))
+    refused = cli_project.materialize("--config-json", json.dumps(untrained), check=False)
 
     assert refused.returncode != 0
     assert "model_gate" in refused.output
