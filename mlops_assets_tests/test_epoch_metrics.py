@@ -13,15 +13,10 @@ class Clock:
         return self.now
 
 
-def recorder():
-    sent: list[tuple[list, bool]] = []
-    return sent, lambda points, synchronous: sent.append((points, synchronous))
-
-
-def test_epochs_are_held_until_the_interval_has_passed_then_sent_without_waiting():
-    sent, send = recorder()
+def test_epochs_are_held_until_the_interval_has_passed_then_sent_in_one_request():
+    sent: list[list] = []
     clock = Clock()
-    curves = EpochMetrics(send, interval=10.0, clock=clock)
+    curves = EpochMetrics(sent.append, interval=10.0, clock=clock)
 
     for epoch in range(1, 6):  # 1 s an epoch
         clock.now += 1.0
@@ -30,45 +25,47 @@ def test_epochs_are_held_until_the_interval_has_passed_then_sent_without_waiting
 
     clock.now += 5.0
     curves(6, {"loss": 0.1, "val_loss": 0.2})
-    [(points, synchronous)] = sent
-    assert synchronous is False  # the training loop does not wait for the server
+    [points] = sent
     assert [(p.key, p.step) for p in points[:2]] == [("loss", 0), ("val_loss", 0)]
     assert len(points) == 12 and points[-1].step == 5
 
+    clock.now += 1.0
+    curves(7, {"loss": 0.05, "val_loss": 0.1})
+    assert len(sent) == 1  # the interval starts again after each request
 
-def test_close_sends_the_rest_in_one_waited_for_request():
-    sent, send = recorder()
+
+def test_close_sends_the_rest_in_one_request():
+    sent: list[list] = []
     clock = Clock()
-    curves = EpochMetrics(send, interval=10.0, clock=clock)
+    curves = EpochMetrics(sent.append, interval=10.0, clock=clock)
     for epoch in range(1, 101):
         clock.now += 0.02  # a small model: 100 epochs in 2 s
         curves(epoch, {"loss": 0.5, "mae": 0.4, "val_loss": 0.6, "val_mae": 0.5})
 
     curves.close()
 
-    [(points, synchronous)] = sent
-    assert synchronous is True
+    [points] = sent
     assert len(points) == 400
     assert sorted({p.step for p in points}) == list(range(100))
     assert all(p.value in (0.5, 0.4, 0.6) for p in points)
 
 
-def test_close_after_a_flush_still_waits_so_nothing_queued_is_lost():
-    sent, send = recorder()
+def test_close_with_nothing_pending_sends_nothing():
+    sent: list[list] = []
     clock = Clock()
-    curves = EpochMetrics(send, interval=1.0, clock=clock)
+    curves = EpochMetrics(sent.append, interval=1.0, clock=clock)
     clock.now = 2.0
     curves(1, {"loss": 0.5})
 
     curves.close()
 
-    assert [(len(points), synchronous) for points, synchronous in sent] == [(1, False), (0, True)]
+    assert [len(points) for points in sent] == [1]
 
 
 def test_a_failed_training_still_sends_its_curves_and_its_own_error_is_the_one_raised():
     sent: list[int] = []
 
-    def send(points, synchronous):
+    def send(points):
         sent.append(len(points))
         raise ConnectionError("tracking server gone")
 
@@ -79,7 +76,7 @@ def test_a_failed_training_still_sends_its_curves_and_its_own_error_is_the_one_r
 
 
 def test_a_finished_training_sends_the_rest_when_the_block_ends():
-    sent, send = recorder()
-    with EpochMetrics(send) as curves:
+    sent: list[list] = []
+    with EpochMetrics(sent.append) as curves:
         curves(1, {"loss": 0.5, "val_loss": 0.6})
-    assert [(len(points), synchronous) for points, synchronous in sent] == [(2, True)]
+    assert [len(points) for points in sent] == [2]

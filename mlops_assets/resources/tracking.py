@@ -132,11 +132,9 @@ class MlflowTracking(ConfigurableResource):
                 yield handle
             except BaseException:
                 with suppress(Exception):  # the step's own error is the one to report
-                    mlflow.flush_async_logging()
                     mlflow.set_tag(FAILED_ASSET_TAG, context.asset_key.to_user_string())
-                mlflow.end_run(status="FAILED")
+                mlflow.end_run(status="FAILED")  # also drains MLflow's async queue, if used
                 raise
-            mlflow.flush_async_logging()  # anything a step logged with synchronous=False
             mlflow.end_run(status="FINISHED")
 
     def epoch_metrics(self, interval: float = 10.0) -> EpochMetrics:
@@ -149,11 +147,9 @@ class MlflowTracking(ConfigurableResource):
         run_id = mlflow.active_run().info.run_id
         client = mlflow.MlflowClient()
 
-        def send(points: list[Point], synchronous: bool) -> None:
+        def send(points: list[Point]) -> None:
             metrics = [Metric(p.key, p.value, p.timestamp_ms, p.step) for p in points]
-            if synchronous:
-                mlflow.flush_async_logging()  # batches sent earlier land first
-            client.log_batch(run_id, metrics=metrics, synchronous=synchronous)
+            client.log_batch(run_id, metrics=metrics)
 
         return EpochMetrics(send, interval)
 
