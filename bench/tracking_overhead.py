@@ -56,7 +56,7 @@ def _tracking_waits(features, config, tracking_uri: str) -> float:
     with mlflow.start_run():
         curves = timed(MlflowTracking().epoch_metrics)
         train_model(features, config, on_epoch=lambda *epoch: timed(curves, *epoch))
-        timed(curves.close)  # what leaving ``with curves:`` does
+        timed(curves.flush)  # what leaving ``with curves:`` does
     return waited
 
 

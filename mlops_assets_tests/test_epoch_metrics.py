@@ -34,7 +34,7 @@ def test_epochs_are_held_until_the_interval_has_passed_then_sent_in_one_request(
     assert len(sent) == 1  # the interval starts again after each request
 
 
-def test_close_sends_the_rest_in_one_request():
+def test_flush_sends_the_rest_in_one_request():
     sent: list[list] = []
     clock = Clock()
     curves = EpochMetrics(sent.append, interval=10.0, clock=clock)
@@ -42,7 +42,7 @@ def test_close_sends_the_rest_in_one_request():
         clock.now += 0.02  # a small model: 100 epochs in 2 s
         curves(epoch, {"loss": 0.5, "mae": 0.4, "val_loss": 0.6, "val_mae": 0.5})
 
-    curves.close()
+    curves.flush()
 
     [points] = sent
     assert len(points) == 400
@@ -50,14 +50,14 @@ def test_close_sends_the_rest_in_one_request():
     assert all(p.value in (0.5, 0.4, 0.6) for p in points)
 
 
-def test_close_with_nothing_pending_sends_nothing():
+def test_flush_with_nothing_pending_sends_nothing():
     sent: list[list] = []
     clock = Clock()
     curves = EpochMetrics(sent.append, interval=1.0, clock=clock)
     clock.now = 2.0
     curves(1, {"loss": 0.5})
 
-    curves.close()
+    curves.flush()
 
     assert [len(points) for points in sent] == [1]
 

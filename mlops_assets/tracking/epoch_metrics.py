@@ -4,10 +4,10 @@ Against a tracking server across the internet every request costs tens of millis
 what an epoch of a small model takes. Keras autologging sends each epoch's metrics as its own
 request. Here the training loop only appends to a list; every ``interval`` seconds the buffer
 goes out as one request (so the MLflow UI still shows the curves growing during a long fit:
-50 ms per 10 s is 0.5 % of the training), and ``close()`` (or leaving the ``with`` block) sends
-the rest. The requests are synchronous on purpose: MLflow's asynchronous queue polls with a
-one-second timeout, and every flush and every ``end_run`` waits out that second, which costs
-more than the requests it saves. Pure: ``send`` does the I/O.
+50 ms per 10 s is 0.5 % of the training), and leaving the ``with`` block sends the rest. The
+requests are synchronous on purpose: MLflow's asynchronous queue polls with a one-second
+timeout, and every flush and every ``end_run`` waits out that second, which costs more than the
+requests it saves. Pure: ``send`` does the I/O.
 """
 
 import time
@@ -52,10 +52,10 @@ class EpochMetrics:
             Point(key, float(value), epoch - 1, now_ms) for key, value in sorted(logs.items())
         ]
         if self._clock() - self._last_sent >= self._interval:
-            self.close()
+            self.flush()
 
-    def close(self) -> None:
-        """Send what is pending: call once training has ended (or failed)."""
+    def flush(self) -> None:
+        """Send what is pending in one request (leaving the `with` block does it a last time)."""
         points, self._pending = self._pending, []
         self._last_sent = self._clock()
         if points:
@@ -66,7 +66,7 @@ class EpochMetrics:
 
     def __exit__(self, kind, error, traceback) -> None:
         if kind is None:
-            self.close()
+            self.flush()
             return
         with suppress(Exception):  # the training's own error is the one to report
-            self.close()
+            self.flush()
