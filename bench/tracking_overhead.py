@@ -106,7 +106,7 @@ def run(repeats: int = 6) -> list[Figure]:
             f"<= {TARGET}",
             ratio <= TARGET,
             f"{EPOCHS} epochs in {train:.2f}s; the loop waits {far_s * 1000:.0f} ms / "
-            f"{near_s * 1000:.0f} ms for tracking (50 ms away / untracked = "
+            f"{near_s * 1000:.0f} ms for tracking ({LATENCY * 1000:.0f} ms away / untracked = "
             f"{(train + far_s) / train:.3f}); medians of {repeats}",
         )
     ]

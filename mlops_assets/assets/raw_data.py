@@ -61,14 +61,15 @@ def raw_data(context: AssetExecutionContext, config: DataConfig, dvc: DvcData) -
                 f"`dvc add {path}` to track this content, or `dvc checkout {dvc_file}`."
             )
     print_, unchanged = lookup(context, config.model_dump(), inputs={"data_hash": data_hash})
+    origin = source.describe()
     where = {
         "path": MetadataValue.path(str(path)),
-        "data_source": source.describe(),
+        "data_source": origin,
         **dvc_metadata,
     }
     if unchanged:  # these very bytes were read and validated by the run that stored them
         return Output(
-            replace(unchanged.value, source=str(path), origin=source.describe()),
+            replace(unchanged.value, source=str(path), origin=origin),
             data_version=DataVersion(data_hash),
             metadata={**unchanged.metadata, **where, **reuse_metadata(print_, unchanged.run_id)},
         )
@@ -80,7 +81,7 @@ def raw_data(context: AssetExecutionContext, config: DataConfig, dvc: DvcData) -
         str(path),
         data_hash,
         params=config.model_dump(),
-        origin=source.describe(),
+        origin=origin,
     )
     return Output(
         dataset,
