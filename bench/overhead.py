@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import INFO, Figure, interleaved, median, python_case
-from bench.project import CliProject
+from mlops_assets_tests.support.cli_project import CliProject
 
 BARE = """
 import atexit, gc
@@ -40,7 +40,7 @@ def run(repeats: int = 5) -> list[Figure]:
 
         def cli() -> float:
             # A full run each time, not a reuse of the previous one; never posting to GitHub.
-            env = {"MLOPS_ASSETS_FORCE": "1", "MLOPS_ASSETS_GITHUB_TARGET": "local"}
+            env = {"MLOPS_ASSETS_FORCE": "1", "MLOPS_ASSETS_COMMENT_ON": "local"}
             return project.materialize(**env).seconds
 
         cases = {"bare": python_case(AS_WRITTEN), "cli": cli, "bare_frozen": python_case(BARE)}

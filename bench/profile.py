@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from bench.common import Figure, median, run_python
-from bench.project import CliProject
+from mlops_assets_tests.support.cli_project import CliProject
 
 OPEN_STORE = "import mlflow; mlflow.MlflowClient('{store}').search_experiments()"
 # Fixed costs the CLI pays and a bare training script does not, each timed in a fresh

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from bench.common import INFO, Figure, median
-from bench.project import MATERIALIZE_ALL, CliProject
+from mlops_assets_tests.support.cli_project import MATERIALIZE_ALL, CliProject
 
 TARGET = 0.15
 

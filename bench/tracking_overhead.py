@@ -39,8 +39,8 @@ def _tracking_waits(features, config, tracking_uri: str) -> float:
     logged to ``tracking_uri`` the way ``trained_model`` logs them."""
     import mlflow
 
+    from mlops_assets.defs.resources.tracking import MlflowTracking
     from mlops_assets.modeling.keras_model import train_model
-    from mlops_assets.resources.tracking import MlflowTracking
 
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment("bench")
@@ -64,8 +64,8 @@ def run(repeats: int = 6) -> list[Figure]:
     from mlops_assets.data.dataset import load_dataset
     from mlops_assets.data.features import split_features
     from mlops_assets.params import TrainConfig
-    from mlops_assets.project import project_dir
-    from mlops_assets_tests.tracking_servers import (
+    from mlops_assets.settings import project_dir
+    from mlops_assets_tests.support.tracking_servers import (
         dagshub_proxy,
         free_port,
         legacy_mlflow_venv,

@@ -1,62 +1,52 @@
-"""The code location: the retrain asset graph, its job and its resources.
+"""The code location: the retrain asset graph, its checks, job, sensors, schedule and resources.
 
-Nothing here imports TensorFlow or MLflow: the webserver, the daemon and every sensor tick load
-this module, so the heavy libraries wait until a step needs them.
+What each resource will talk to is decided here, from ``settings`` (the environment) when the
+code location loads. Nothing here imports TensorFlow, MLflow or pandas: the webserver, the
+daemon and every sensor tick load this module, so the heavy libraries wait until a step needs
+them.
 """
 
 import os
 
-from dagster import (
-    AssetSelection,
-    Definitions,
-    FilesystemIOManager,
-    define_asset_job,
-    in_process_executor,
-)
+from dagster import Definitions, FilesystemIOManager, in_process_executor
 
-from mlops_assets.assets.features import features
-from mlops_assets.assets.metrics_report import metrics_report
-from mlops_assets.assets.pr_comment import pr_comment
-from mlops_assets.assets.raw_data import raw_data
-from mlops_assets.assets.trained_model import trained_model
-from mlops_assets.automation import (
-    git_changes_sensor,
-    github_pull_requests_sensor,
-    periodic_retrain,
-)
-from mlops_assets.checks import ALL_CHECKS
-from mlops_assets.project import project_dir
-from mlops_assets.resources.artifacts import ArtifactStore
-from mlops_assets.resources.dvc import DvcData
-from mlops_assets.resources.github import GitHubResource
-from mlops_assets.resources.tracking import MlflowTracking
+from mlops_assets import settings
+from mlops_assets.defs.assets.features import features
+from mlops_assets.defs.assets.metrics_report import metrics_report
+from mlops_assets.defs.assets.pr_comment import pr_comment
+from mlops_assets.defs.assets.raw_data import raw_data
+from mlops_assets.defs.assets.trained_model import trained_model
+from mlops_assets.defs.checks import ALL_CHECKS
+from mlops_assets.defs.jobs import retrain_job
+from mlops_assets.defs.resources.artifacts import ArtifactStore
+from mlops_assets.defs.resources.dvc import DvcData
+from mlops_assets.defs.resources.github import GitHubResource
+from mlops_assets.defs.resources.tracking import MlflowTracking
+from mlops_assets.defs.schedules import build_schedule
+from mlops_assets.defs.sensors import git_changes_sensor, github_pull_requests_sensor
+from mlops_assets.settings import ScheduleSettings
 
-ARTIFACTS_DIR_ENV = "MLOPS_ASSETS_ARTIFACTS_DIR"
-
-retrain_job = define_asset_job(
-    "retrain", selection=AssetSelection.all(), description="Data to model to report to PR comment."
-)
-
-
-def artifacts_root() -> str:
-    return os.environ.get(ARTIFACTS_DIR_ENV) or str(project_dir() / "artifacts")
-
+artifacts_dir = settings.artifacts_dir()
 
 defs = Definitions(
     assets=[raw_data, features, trained_model, metrics_report, pr_comment],
+    asset_checks=ALL_CHECKS,
     jobs=[retrain_job],
     sensors=[git_changes_sensor, github_pull_requests_sensor],
-    schedules=[periodic_retrain],
+    schedules=[build_schedule(ScheduleSettings.from_env())],
     resources={
-        "artifacts": ArtifactStore(root=artifacts_root()),
-        "tracking": MlflowTracking(),
-        "github": GitHubResource(),  # GitHub Actions variables; no token: a local file
-        "dvc": DvcData(),
+        "artifacts": ArtifactStore(root=str(artifacts_dir)),
+        # MLFLOW_TRACKING_URI, else DagsHub (DAGSHUB_*), else the project's mlflow.db.
+        "tracking": MlflowTracking.from_env(),
+        # GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL, MLOPS_ASSETS_COMMENT_ON; without a
+        # token the report stays local (artifacts/pr_comment.md and the job summary).
+        "github": GitHubResource.from_env(),
+        # MLOPS_ASSETS_DVC_REMOTE; empty: the repository's default DVC remote.
+        "dvc": DvcData(remote=os.environ.get(settings.DVC_REMOTE, "")),
         # Intermediate outputs live beside the artifacts, not in a throwaway instance's
         # storage, so `--select one_asset` works in a later CLI run too.
-        "io_manager": FilesystemIOManager(base_dir=os.path.join(artifacts_root(), "storage")),
+        "io_manager": FilesystemIOManager(base_dir=str(artifacts_dir / "storage")),
     },
     # One process: the steps share one MLflow run and import TensorFlow once.
     executor=in_process_executor,
-    asset_checks=ALL_CHECKS,
 )

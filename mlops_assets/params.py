@@ -1,116 +1,52 @@
-"""params.yaml, validated, as the defaults of the pipeline's Dagster ``Config`` classes.
+"""params.yaml, validated: the one source of the pipeline's parameters and their defaults.
 
-DVC reads the same file as ``params``; Dagster run config can override any key. A malformed file
-fails loudly at load time with the file and the key at fault, before any work is done.
+DVC reads the same file as ``params`` (dvc.yaml), so every key lives there and a missing key is
+an error, as it is for DVC. The models below give each key its type and range; the Dagster
+``Config`` classes (``defs/config.py``) take their defaults from the file, and run config can
+override any key. Every error names the file and the key at fault.
 """
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
-from dagster import Config
-from pydantic import Field, ValidationError, field_validator
-
-from mlops_assets.project import project_dir
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 PARAMS_FILE = "params.yaml"
 
 Task = Literal["regression", "binary_classification"]
-
-BUILTIN_PARAMS: dict[str, dict[str, Any]] = {
-    "data": {
-        "path": "data/diabetes.csv",
-        "target": "target",
-        "task": "regression",
-        "test_fraction": 0.2,
-        "seed": 42,
-    },
-    "gate": {"tolerance": 0.05},
-    "train": {
-        "epochs": 300,
-        "batch_size": 32,
-        "learning_rate": 0.005,
-        "hidden_layers": [32],
-        "validation_fraction": 0.2,
-        "early_stopping_patience": 30,
-    },
-    # Read by mlops_assets.automation (the sensor and the schedule); environment overrides.
-    "automation": {
-        "retrain_cron": "0 3 * * 1",
-        "watch_paths": [
-            "data/*",
-            "params.yaml",
-            "mlops_assets/*",
-            "pyproject.toml",
-            "dvc.yaml",
-            "dvc.lock",
-            "*.dvc",
-        ],
-    },
-}
 
 
 class ParamsError(ValueError):
     """params.yaml (or run config) is malformed; the message names the file and key."""
 
 
-def read_params(path: Path) -> dict[str, dict[str, Any]]:
-    """The built-in defaults overlaid with ``path``; unknown sections or keys are errors."""
-    params = {section: dict(values) for section, values in BUILTIN_PARAMS.items()}
-    if not path.exists():
-        return params
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
-    if loaded is None:
-        return params
-    if not isinstance(loaded, dict):
-        raise ParamsError(f"{path}: expected a mapping with sections {sorted(params)}")
-    for section, values in loaded.items():
-        if section not in params:
-            raise ParamsError(f"{path}: unknown section '{section}' (known: {sorted(params)})")
-        if not isinstance(values, dict):
-            raise ParamsError(f"{path}: section '{section}' must be a mapping")
-        for key, value in values.items():
-            if key not in params[section]:
-                known = ", ".join(sorted(params[section]))
-                raise ParamsError(f"{path}: unknown key '{section}.{key}' (known: {known})")
-            params[section][key] = value
-    return params
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-_PARAMS_PATH = project_dir() / PARAMS_FILE
-_DEFAULTS = read_params(_PARAMS_PATH)
+class DataParams(_Section):
+    """Which CSV to learn from, what to predict, and how the held-out split is drawn."""
+
+    path: str = Field(description="CSV, relative to the project directory")
+    target: str = Field(description="Column to predict")
+    task: Task = Field(description="regression or binary_classification")
+    test_fraction: float = Field(gt=0, lt=1, description="Held-out share of the rows")
+    seed: int = Field(ge=0, description="Seed of the split and of training")
 
 
-class DataConfig(Config):
-    """Which CSV to learn from and what to predict (``data:`` in params.yaml)."""
+class TrainParams(_Section):
+    """Hyperparameters of the Keras model."""
 
-    path: str = Field(default=_DEFAULTS["data"]["path"], description="CSV, relative to the project")
-    target: str = Field(default=_DEFAULTS["data"]["target"], description="Column to predict")
-    task: Task = Field(default=_DEFAULTS["data"]["task"])
-
-
-class SplitConfig(Config):
-    """How the held-out split is drawn (``data.test_fraction`` and ``data.seed``)."""
-
-    test_fraction: float = Field(default=_DEFAULTS["data"]["test_fraction"], gt=0, lt=1)
-    seed: int = Field(default=_DEFAULTS["data"]["seed"], ge=0)
-
-
-class TrainConfig(Config):
-    """Hyperparameters of the Keras model (``train:`` in params.yaml)."""
-
-    epochs: int = Field(default=_DEFAULTS["train"]["epochs"], ge=1)
-    batch_size: int = Field(default=_DEFAULTS["train"]["batch_size"], ge=1)
-    learning_rate: float = Field(default=_DEFAULTS["train"]["learning_rate"], gt=0)
-    hidden_layers: list[int] = Field(default=_DEFAULTS["train"]["hidden_layers"])
+    epochs: int = Field(ge=1, description="At most this many epochs")
+    batch_size: int = Field(ge=1)
+    learning_rate: float = Field(gt=0)
+    hidden_layers: list[int] = Field(description="Units of each hidden layer")
     validation_fraction: float = Field(
-        default=_DEFAULTS["train"]["validation_fraction"], ge=0, lt=1
+        ge=0, lt=1, description="Share of the training split held out for the learning curve"
     )
     early_stopping_patience: int = Field(
-        default=_DEFAULTS["train"]["early_stopping_patience"], ge=0
+        ge=0, description="Epochs without val_loss improvement before stopping; 0: never"
     )
 
     @field_validator("hidden_layers")
@@ -121,30 +57,55 @@ class TrainConfig(Config):
         return units
 
 
-class GateConfig(Config):
-    """The model quality gate (``gate:`` in params.yaml): how much worse than the baseline run
-    the headline metric may be, relative (0.05 = 5%), before the model is refused."""
+class GateParams(_Section):
+    """The model quality gate: how much worse than the baseline run the headline metric may be,
+    relative (0.05 = 5%), before the model is refused."""
 
-    tolerance: float = Field(default=_DEFAULTS["gate"]["tolerance"], ge=0, lt=1)
-
-
-def validate_params(params: dict[str, dict[str, Any]], source: Path) -> None:
-    """Raise ``ParamsError`` naming ``source`` and the key when a value has the wrong type or range."""
-    for section, config_class in (
-        ("data", DataConfig),
-        ("data", SplitConfig),
-        ("train", TrainConfig),
-        ("gate", GateConfig),
-    ):
-        values = {k: v for k, v in params[section].items() if k in config_class.model_fields}
-        try:
-            config_class(**values)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{section}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-                for err in exc.errors()
-            )
-            raise ParamsError(f"{source}: {problems}") from None
+    tolerance: float = Field(ge=0, lt=1)
 
 
-validate_params(_DEFAULTS, _PARAMS_PATH)
+class AutomationParams(_Section):
+    """The sensor's watched paths and the schedule's cron (environment variables override)."""
+
+    retrain_cron: str = Field(description="Cron string of the periodic retrain")
+    watch_paths: list[str] = Field(description="Globs of the paths whose change retrains")
+
+
+class Params(_Section):
+    data: DataParams
+    gate: GateParams
+    train: TrainParams
+    automation: AutomationParams
+
+
+def _problem(error: dict, sections: list[str]) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        if len(error["loc"]) == 1:
+            return f"unknown section '{where}' (known: {sections})"
+        section = Params.model_fields[str(error["loc"][0])].annotation
+        known = ", ".join(sorted(section.model_fields))
+        return f"unknown key '{where}' (known: {known})"
+    if error["type"] == "missing":
+        return f"missing {'section' if len(error['loc']) == 1 else 'key'} '{where}'"
+    if error["type"] == "model_type" and len(error["loc"]) == 1:
+        return f"section '{where}' must be a mapping"
+    return f"{where}: {error['msg']}"
+
+
+def load_params(path: Path) -> Params:
+    """``path`` parsed and validated; ``ParamsError`` names the file and every key at fault."""
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: not found (the pipeline's parameters live there)") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+    sections = sorted(Params.model_fields)
+    if not isinstance(loaded, dict):
+        raise ParamsError(f"{path}: expected a mapping with sections {sections}")
+    try:
+        return Params.model_validate(loaded)
+    except ValidationError as exc:
+        problems = "; ".join(_problem(error, sections) for error in exc.errors())
+        raise ParamsError(f"{path}: {problems}") from None

@@ -5,20 +5,21 @@ from pathlib import Path
 import pytest
 from dagster import FilesystemIOManager, materialize
 
-from mlops_assets.assets.features import features
-from mlops_assets.assets.metrics_report import metrics_report
-from mlops_assets.assets.pr_comment import pr_comment
-from mlops_assets.assets.raw_data import raw_data
-from mlops_assets.assets.trained_model import trained_model
-from mlops_assets.project import project_dir
-from mlops_assets.resources.artifacts import ArtifactStore
-from mlops_assets.resources.dvc import DvcData
-from mlops_assets.resources.github import GitHubResource
-from mlops_assets.resources.tracking import MlflowTracking, local_tracking_uri
-from mlops_assets_tests.fake_github import fake_github  # noqa: F401  (a fixture for every test)
+from mlops_assets.defs.assets.features import features
+from mlops_assets.defs.assets.metrics_report import metrics_report
+from mlops_assets.defs.assets.pr_comment import pr_comment
+from mlops_assets.defs.assets.raw_data import raw_data
+from mlops_assets.defs.assets.trained_model import trained_model
+from mlops_assets.defs.resources.artifacts import ArtifactStore
+from mlops_assets.defs.resources.dvc import DvcData
+from mlops_assets.defs.resources.github import GitHubResource
+from mlops_assets.defs.resources.tracking import MlflowTracking
+from mlops_assets.settings import project_dir
+from mlops_assets.tracking.location import local_tracking_uri
+from mlops_assets_tests.support.fake_github import fake_github  # noqa: F401  (a fixture for every test)
 
 # Real MLflow servers on loopback (tracking tests).
-pytest_plugins = ["mlops_assets_tests.tracking_servers"]
+pytest_plugins = ["mlops_assets_tests.support.tracking_servers"]
 
 ALL_ASSETS = [raw_data, features, trained_model, metrics_report, pr_comment]
 SAMPLE_CSV = project_dir() / "data" / "diabetes.csv"
@@ -54,7 +55,7 @@ class Workspace:
             "tracking": MlflowTracking(tracking_uri=self.tracking_uri, experiment_name="tests"),
             "io_manager": FilesystemIOManager(base_dir=str(root / "storage")),
             # Never post from a test run in CI (test_github.py posts to a fake server).
-            "github": GitHubResource(target="local"),
+            "github": GitHubResource(comment_on="local"),
             "dvc": DvcData(),
         }
 

@@ -6,22 +6,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 from dagster import DagsterInstance, SensorResult, build_schedule_context, build_sensor_context
 
-from mlops_assets import automation
-from mlops_assets.automation import (
-    BRANCH_TAG,
-    CHANGED_PATHS_TAG,
-    COMMIT_TAG,
-    PREVIOUS_COMMIT_TAG,
-    SCHEDULED_TIME_TAG,
-    WatchSettings,
-    git_changes_sensor,
-    plan_git_tick,
-    read_cursor,
-    write_cursor,
-)
-from mlops_assets_tests.git_repo import GitRepo
+from mlops_assets import run_tags, settings
+from mlops_assets.defs.schedules import build_schedule
+from mlops_assets.defs.sensors import git_changes_sensor, plan_git_tick, read_cursor, write_cursor
+from mlops_assets.settings import ScheduleSettings, WatchSettings, project_dir
+from mlops_assets_tests.support.git_repo import GitRepo
 
 GLOBS = ("data/*", "params.yaml", "mlops_assets/*")
 
@@ -56,10 +48,10 @@ def test_first_tick_starts_watching_then_a_data_commit_requests_one_tagged_run(r
     [request], reasons, cursor = tick(repo, cursor)
 
     assert request.run_key == sha
-    assert request.tags[COMMIT_TAG] == sha
-    assert request.tags[BRANCH_TAG] == "main"
-    assert request.tags[PREVIOUS_COMMIT_TAG] == previous
-    assert request.tags[CHANGED_PATHS_TAG] == "data/train.csv"
+    assert request.tags[run_tags.COMMIT] == sha
+    assert request.tags[run_tags.BRANCH] == "main"
+    assert request.tags[run_tags.PREVIOUS_COMMIT] == previous
+    assert request.tags[run_tags.CHANGED_PATHS] == "data/train.csv"
     assert cursor == {"main": sha}
     assert tick(repo, cursor)[:2] == ([], [f"main: no new commit since {sha[:10]}"])
 
@@ -85,7 +77,7 @@ def test_a_burst_of_commits_yields_one_run_for_the_newest_with_every_changed_inp
     [request], _, _ = tick(repo, cursor)
 
     assert request.run_key == newest
-    assert request.tags[CHANGED_PATHS_TAG] == "mlops_assets/model.py, params.yaml"
+    assert request.tags[run_tags.CHANGED_PATHS] == "mlops_assets/model.py, params.yaml"
 
 
 def test_unusual_file_names_match_unquoted(repo):
@@ -94,7 +86,7 @@ def test_unusual_file_names_match_unquoted(repo):
 
     [request], _, _ = tick(repo, cursor)
 
-    assert request.tags[CHANGED_PATHS_TAG] == "data/données été.csv"
+    assert request.tags[run_tags.CHANGED_PATHS] == "data/données été.csv"
 
 
 def test_a_change_reverted_within_the_burst_is_no_change(repo):
@@ -118,7 +110,7 @@ def test_force_push_compares_the_old_tip_with_the_new_tip(repo):
     [request], _, cursor = tick(repo, {"main": old_tip})
 
     assert request.run_key == new_tip
-    assert request.tags[CHANGED_PATHS_TAG] == "data/train.csv"
+    assert request.tags[run_tags.CHANGED_PATHS] == "data/train.csv"
     assert cursor == {"main": new_tip}
 
 
@@ -128,7 +120,7 @@ def test_a_cursor_commit_that_no_longer_exists_retrains_the_new_tip(repo):
     [request], _, cursor = tick(repo, {"main": gone})
 
     assert request.run_key == repo.head()
-    assert request.tags[CHANGED_PATHS_TAG].startswith("unknown: the previous commit")
+    assert request.tags[run_tags.CHANGED_PATHS].startswith("unknown: the previous commit")
     assert cursor == {"main": repo.head()}
 
 
@@ -141,12 +133,12 @@ def test_a_shallow_clone_is_watched_without_its_history(repo, tmp_path):
     assert clone.git("rev-parse", "--is-shallow-repository") == "true"
 
     [request], _, _ = tick(clone, {"main": first})  # the cursor's commit was not fetched
-    assert request.tags[CHANGED_PATHS_TAG].startswith("unknown")
+    assert request.tags[run_tags.CHANGED_PATHS].startswith("unknown")
 
     cursor = {"main": clone.head()}
     sha = clone.commit({"data/train.csv": "x,y\n7,8\n"}, "new data")
     [request], _, _ = tick(clone, cursor)
-    assert (request.run_key, request.tags[CHANGED_PATHS_TAG]) == (sha, "data/train.csv")
+    assert (request.run_key, request.tags[run_tags.CHANGED_PATHS]) == (sha, "data/train.csv")
 
 
 def test_detached_head_is_watched_as_head(repo):
@@ -156,7 +148,7 @@ def test_detached_head_is_watched_as_head(repo):
 
     [request], _, next_cursor = tick(repo, cursor)
 
-    assert request.tags[BRANCH_TAG] == "(detached HEAD)"
+    assert request.tags[run_tags.BRANCH] == "(detached HEAD)"
     assert next_cursor == {"HEAD": repo.head()}
 
 
@@ -184,7 +176,7 @@ def test_a_project_inside_a_larger_repository_matches_globs_relative_to_the_proj
 
     sha = mono.commit({"ml/data/a.csv": "2\n"}, "ml data")
     [request], _, _ = tick(mono.path / "ml", cursor)
-    assert (request.run_key, request.tags[CHANGED_PATHS_TAG]) == (sha, "data/a.csv")
+    assert (request.run_key, request.tags[run_tags.CHANGED_PATHS]) == (sha, "data/a.csv")
 
 
 @pytest.mark.parametrize("make", ["missing", "plain directory"])
@@ -211,8 +203,8 @@ def test_cursor_round_trips_and_garbage_starts_afresh():
 def test_the_sensor_on_a_real_instance_follows_commits_through_its_cursor(
     repo, instance, monkeypatch
 ):
-    monkeypatch.setenv(automation.WATCH_REPO_ENV, str(repo.path))
-    monkeypatch.delenv(automation.WATCH_PATHS_ENV, raising=False)  # params.yaml's defaults
+    monkeypatch.setenv(settings.WATCH_REPO, str(repo.path))
+    monkeypatch.delenv(settings.WATCH_PATHS, raising=False)  # params.yaml's defaults
 
     first = git_changes_sensor(build_sensor_context(instance=instance))
     assert isinstance(first, SensorResult)
@@ -231,7 +223,7 @@ def test_the_sensor_on_a_real_instance_follows_commits_through_its_cursor(
 def test_the_sensor_on_a_missing_repository_skips_instead_of_failing(
     tmp_path, instance, monkeypatch
 ):
-    monkeypatch.setenv(automation.WATCH_REPO_ENV, str(tmp_path / "gone"))
+    monkeypatch.setenv(settings.WATCH_REPO, str(tmp_path / "gone"))
 
     result = git_changes_sensor(build_sensor_context(instance=instance, cursor='{"main": "abc"}'))
 
@@ -241,30 +233,32 @@ def test_the_sensor_on_a_missing_repository_skips_instead_of_failing(
 
 
 def test_a_bad_watch_paths_setting_in_params_yaml_is_a_skip(tmp_path, instance, monkeypatch):
-    (tmp_path / "params.yaml").write_text("automation:\n  watch_paths: data/*\n")
+    params = yaml.safe_load((project_dir() / "params.yaml").read_text())
+    params["automation"]["watch_paths"] = "data/*"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     monkeypatch.setenv("MLOPS_ASSETS_PROJECT_DIR", str(tmp_path))
-    monkeypatch.delenv(automation.WATCH_PATHS_ENV, raising=False)
+    monkeypatch.delenv(settings.WATCH_PATHS, raising=False)
 
     result = git_changes_sensor(build_sensor_context(instance=instance))
 
-    assert "automation.watch_paths must be a list" in result.skip_message
+    assert "automation.watch_paths: Input should be a valid list" in result.skip_message
     assert str(tmp_path / "params.yaml") in result.skip_message
 
 
 def test_the_watch_paths_come_from_the_environment_when_set(monkeypatch, tmp_path):
-    monkeypatch.setenv(automation.WATCH_PATHS_ENV, "data/*, features.yaml")
-    monkeypatch.setenv(automation.WATCH_BRANCHES_ENV, "main,dev")
-    monkeypatch.setenv(automation.WATCH_REPO_ENV, str(tmp_path))
+    monkeypatch.setenv(settings.WATCH_PATHS, "data/*, features.yaml")
+    monkeypatch.setenv(settings.WATCH_BRANCHES, "main,dev")
+    monkeypatch.setenv(settings.WATCH_REPO, str(tmp_path))
 
-    settings = WatchSettings.from_env()
+    watch = WatchSettings.from_env()
 
-    assert settings == WatchSettings(
+    assert watch == WatchSettings(
         tmp_path.resolve(), ("main", "dev"), ("data/*", "features.yaml")
     )
 
 
 def test_the_schedule_is_weekly_by_default_and_tags_the_scheduled_time():
-    schedule = automation.periodic_retrain
+    schedule = build_schedule(ScheduleSettings.from_env())
     assert schedule.cron_schedule == "0 3 * * 1"
     assert schedule.job_name == "retrain"
     when = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
@@ -273,21 +267,21 @@ def test_the_schedule_is_weekly_by_default_and_tags_the_scheduled_time():
         build_schedule_context(scheduled_execution_time=when)
     ).run_requests
 
-    assert request.tags[SCHEDULED_TIME_TAG] == "2026-11-30T03:00:00+00:00"
-    assert request.tags[automation.TRIGGER_TAG] == "schedule"
+    assert request.tags[run_tags.SCHEDULED_TIME] == "2026-11-30T03:00:00+00:00"
+    assert request.tags[run_tags.TRIGGER] == "schedule"
     assert request.run_key == "2026-11-30T03:00:00+00:00"
 
 
 def test_the_schedule_cron_comes_from_the_environment_and_a_bad_one_is_named(monkeypatch):
-    monkeypatch.setenv(automation.CRON_ENV, "0 6 * * *")
-    monkeypatch.setenv(automation.SCHEDULE_SWITCH_ENV, "off")
-    daily = automation._build_schedule()
+    monkeypatch.setenv(settings.RETRAIN_CRON, "0 6 * * *")
+    monkeypatch.setenv(settings.SCHEDULE_SWITCH, "off")
+    daily = build_schedule(ScheduleSettings.from_env())
     assert daily.cron_schedule == "0 6 * * *"
     assert daily.default_status.value == "STOPPED"
 
-    monkeypatch.setenv(automation.CRON_ENV, "every tuesday")
+    monkeypatch.setenv(settings.RETRAIN_CRON, "every tuesday")
     with pytest.raises(ValueError, match="MLOPS_ASSETS_RETRAIN_CRON"):
-        automation._build_schedule()
+        build_schedule(ScheduleSettings.from_env())
 
 
 def test_the_automation_keeps_the_code_location_light():

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_assets.checks import ALL_CHECKS
 from mlops_assets.data import quality
-from mlops_assets.report.baseline import Baseline
+from mlops_assets.defs.checks import ALL_CHECKS
+from mlops_assets.records import Baseline
 from mlops_assets.report.gate import evaluate_gate
 from mlops_assets_tests.conftest import ALL_ASSETS, SAMPLE_CSV, run_config
 

@@ -23,7 +23,7 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
         "DAGSTER_HOME": str(tmp_path / "home"),
         "MLOPS_ASSETS_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
         "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
-        "MLOPS_ASSETS_GITHUB_TARGET": "local",  # never post from tests, whatever CI sets
+        "MLOPS_ASSETS_COMMENT_ON": "local",  # never post from tests, whatever CI sets
     }
 
 

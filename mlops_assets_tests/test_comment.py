@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from mlops_assets.assets.metrics_report import MetricsReport
-from mlops_assets.report.baseline import Baseline
+from mlops_assets.defs.assets.metrics_report import MetricsReport
+from mlops_assets.records import Baseline
 from mlops_assets.report.comment import (
     GITHUB_BODY_LIMIT,
     MAX_CHART_POINTS,

@@ -10,9 +10,9 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.instance.ref import InstanceRef
 
-from mlops_assets.automation import COMMIT_TAG
-from mlops_assets_tests.git_repo import project_repository
-from mlops_assets_tests.processes import process_group
+from mlops_assets import run_tags
+from mlops_assets_tests.support.git_repo import project_repository
+from mlops_assets_tests.support.processes import process_group
 
 SENSOR = "git_changes"
 DEADLINE_SECONDS = 240  # the daemon's startup, one tick, one few-epoch run on a busy machine
@@ -93,7 +93,7 @@ def test_the_daemon_retrains_once_on_a_data_commit(project, daemon, tmp_path):
         sha = project.commit({"data/diabetes.csv": "".join(rows + rows[-1:])}, "one more row")
 
         def finished_run():
-            runs = instance.get_runs(RunsFilter(tags={COMMIT_TAG: sha}))
+            runs = instance.get_runs(RunsFilter(tags={run_tags.COMMIT: sha}))
             if runs and runs[0].status == DagsterRunStatus.FAILURE:
                 pytest.fail((tmp_path / "daemon.log").read_text()[-5000:])
             return runs and runs[0].is_finished and runs[0]

@@ -17,17 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from mlops_assets.automation import COMMIT_TAG
-from mlops_assets.project import project_dir
-from mlops_assets.resources.tracking import MlflowTracking
+from mlops_assets import run_tags
+from mlops_assets.defs.resources.tracking import MlflowTracking
+from mlops_assets.settings import project_dir
 from mlops_assets_tests.conftest import FAST_TRAIN, Workspace, run_config
-from mlops_assets_tests.git_repo import project_repository
-from mlops_assets_tests.processes import process_group
+from mlops_assets_tests.support.git_repo import project_repository
+from mlops_assets_tests.support.processes import process_group
 
 ROOT = project_dir()
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
-BRANCH_TAG = "mlops_assets/branch"  # the per-branch limit in deploy/dagster.yaml
 TINY = {"ops": {"trained_model": {"config": {**FAST_TRAIN, "epochs": 2}}}}
 RUN_TIMEOUT = 240  # seconds for one tiny retrain through the queue, on a busy 2-core machine
 
@@ -154,7 +153,7 @@ def submit_retrain(env: dict, branch: str) -> str:
         "retrain",
         repository_location_name="mlops_assets",
         run_config=TINY,
-        tags={BRANCH_TAG: branch},
+        tags={run_tags.BRANCH: branch},
     )
 
 
@@ -280,7 +279,7 @@ def watched_project(tmp_path: Path, env: dict):
         MLOPS_ASSETS_WATCH_REPO=str(repo.path),
         MLOPS_ASSETS_PROJECT_DIR=str(repo.path),
     )
-    return repo, COMMIT_TAG
+    return repo, run_tags.COMMIT
 
 
 def add_a_row(repo) -> str:
@@ -378,7 +377,7 @@ def test_two_retrains_of_one_branch_queue_on_postgres_and_a_fresh_process_reads_
     seen = read_back(env)  # a fresh process, with the stack gone: only Postgres remains
     assert seen["storage"] == "PostgresRunStorage"
     assert {r: seen["runs"][r][0] for r in (first, second)} == {first: "SUCCESS", second: "SUCCESS"}
-    assert seen["runs"][first][1][BRANCH_TAG] == "feature-x"
+    assert seen["runs"][first][1][run_tags.BRANCH] == "feature-x"
     for key, run_ids in seen["materialized_by"].items():
         assert run_ids == [later, earlier], key  # newest first
 
@@ -399,7 +398,7 @@ def test_a_daemon_killed_mid_run_leaves_each_run_launched_once_and_finished(tmp_
     link_instance(env)
     # Submitted through the instance's QueuedRunCoordinator, as the webserver would.
     launch = ["dagster", "job", "launch", "-w", str(DEPLOY / "workspace.yaml"), "-j", "retrain"]
-    launch += ["--config-json", json.dumps(TINY), "--tags", json.dumps({BRANCH_TAG: "kill"})]
+    launch += ["--config-json", json.dumps(TINY), "--tags", json.dumps({run_tags.BRANCH: "kill"})]
 
     with code_server(env, tmp_path / "code_server.log"):
         for _ in range(2):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_assets.project import project_dir
+from mlops_assets.settings import project_dir
 
 ROOT = project_dir()
 DEPLOY = ROOT / "deploy"

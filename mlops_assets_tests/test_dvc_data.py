@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_assets.resources.dvc import DvcData, DvcDataError, read_dvc_file, redact_url
+from mlops_assets.defs.resources.dvc import DvcData
+from mlops_assets.dvc.data import DvcDataError, read_dvc_file
+from mlops_assets.redaction import redact_url
 from mlops_assets_tests.conftest import SAMPLE_CSV, run_config
 
 SAMPLE_MD5 = hashlib.md5(SAMPLE_CSV.read_bytes()).hexdigest()

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from mlops_assets import defs
+from mlops_assets.artifacts.store import DVC_MIRROR
 from mlops_assets.params import BUILTIN_PARAMS
-from mlops_assets.project import project_dir
-from mlops_assets.resources.artifacts import DVC_MIRROR
+from mlops_assets.settings import project_dir
 from mlops_assets_tests.conftest import Workspace, run_config
 
 STORAGE = "artifacts/storage"

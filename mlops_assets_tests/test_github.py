@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, EnvVar, asset, materialize
 
-from mlops_assets.assets.metrics_report import MetricsReport
-from mlops_assets.assets.pr_comment import pr_comment
-from mlops_assets.publish.context import TargetError
-from mlops_assets.publish.pr_report import publish_report
-from mlops_assets.publish.retry import GitHubPublishError
-from mlops_assets.report.baseline import Baseline
-from mlops_assets.resources.artifacts import ArtifactStore
-from mlops_assets.resources.github import TARGET_ENV, GitHubResource
-from mlops_assets_tests.fake_github import FakeGitHub
+from mlops_assets.defs.assets.pr_comment import pr_comment
+from mlops_assets.defs.resources.artifacts import ArtifactStore
+from mlops_assets.defs.resources.github import GitHubResource
+from mlops_assets.github.context import CIContext, ThreadError
+from mlops_assets.github.publish import publish_report
+from mlops_assets.github.retry import GitHubPublishError
+from mlops_assets.records import Baseline, MetricsReport
+from mlops_assets.settings import COMMENT_ON
+from mlops_assets_tests.support.fake_github import FakeGitHub
 
 HEAD = "c0ffee" + "0" * 34
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
@@ -52,7 +52,7 @@ def actions(monkeypatch, tmp_path, fake_github):
     def use(fake: FakeGitHub = fake_github, **kwargs) -> dict[str, str]:
         for name in [n for n in os.environ if n.startswith("GITHUB_")]:
             monkeypatch.delenv(name)
-        monkeypatch.delenv(TARGET_ENV, raising=False)
+        monkeypatch.delenv(COMMENT_ON, raising=False)
         env = fake.actions_env(tmp_path, **kwargs)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
@@ -69,10 +69,17 @@ class Logs:
 
 def publish(tmp_path, report=None, logs=None, tagged_pr=None, **settings):
     logs = logs or Logs()
-    github = GitHubResource(seconds_between_writes=0, retry_budget_seconds=10, **settings)
+    github = GitHubResource.from_env(
+        token=os.environ.get("GITHUB_TOKEN"),  # a literal: EnvVar resolves only in a run
+        seconds_between_writes=0,
+        retry_budget_seconds=10,
+        **settings,
+    )
+    ci = CIContext.from_env(os.environ)
     return publish_report(
         report or make_report(tmp_path),
-        github,
+        github.publish_settings(ci),
+        ci,
         local_path=tmp_path / "artifacts" / "pr_comment.md",
         log=logs.info.append,
         warn=logs.warnings.append,
@@ -103,7 +110,7 @@ def test_three_runs_leave_exactly_one_comment_edited_in_place(fake_github, actio
     assert third.url.endswith(f"/pull/7#issuecomment-{ours[0].id}")
     assert len(fake_github.calls("POST", "/comments$")) == 1
     assert len(fake_github.calls("PATCH", "/issues/comments/")) == 2
-    assert third.target == "pull request #7" and third.reason == "pull_request event"
+    assert third.destination == "pull request #7" and third.reason == "pull_request event"
     # the report is about the PR head, not the merge commit GitHub Actions checks out
     assert f"commit/{HEAD}" in ours[0].body and "f" * 40 not in ours[0].body
 
@@ -116,7 +123,7 @@ def test_push_finds_the_open_pull_request_whose_head_is_the_commit(fake_github, 
 
     result = publish(tmp_path)
 
-    assert result.target == "pull request #9"
+    assert result.destination == "pull request #9"
     assert len(fake_github.comments_on("issue", 9)) == 1
     assert not fake_github.comments_on("issue", 3) and not fake_github.comments_on("commit", HEAD)
     assert fake_github.calls("GET", f"/commits/{HEAD}/pulls$")
@@ -129,7 +136,7 @@ def test_a_run_tagged_with_a_pull_request_comments_there(fake_github, actions, t
 
     result = publish(tmp_path, tagged_pr="12")
 
-    assert result.target == "pull request #12"
+    assert result.destination == "pull request #12"
     assert result.reason == "run tagged with pull request #12"
     assert len(fake_github.comments_on("issue", 12)) == 1
     assert not fake_github.calls("GET", f"/commits/{HEAD}/pulls$")
@@ -145,7 +152,7 @@ def test_push_without_a_pull_request_comments_on_the_commit_and_keeps_it_sticky(
 
     [comment] = fake_github.comments_on("commit", HEAD)
     assert "| **mae** | ↓ lower | 40 |" in comment.body
-    assert result.target == f"commit {HEAD[:12]}" and "no open pull request" in result.reason
+    assert result.destination == f"commit {HEAD[:12]}" and "no open pull request" in result.reason
     assert len(fake_github.calls("PATCH", r"^/repos/[^/]+/[^/]+/comments/\d+$")) == 1
 
 
@@ -163,11 +170,11 @@ def test_a_forced_target_overrides_the_event(fake_github, actions, tmp_path, tar
     fake_github.add_pull(7, HEAD)
     actions(event_name="pull_request", payload=pr_event(7))
 
-    result = publish(tmp_path, target=target)
+    result = publish(tmp_path, comment_on=target)
 
     assert len(fake_github.comments_on(kind, id)) == 1
     assert not fake_github.comments_on("issue", 7)
-    assert result.reason == f"target set to {target}"
+    assert result.reason == f"comment_on is {target}"
 
 
 def test_the_pull_request_number_can_come_from_github_ref(
@@ -177,17 +184,17 @@ def test_the_pull_request_number_can_come_from_github_ref(
     actions(event_name="pull_request", payload={})
     monkeypatch.setenv("GITHUB_REF", "refs/pull/8/merge")
 
-    assert publish(tmp_path).target == "pull request #8"
+    assert publish(tmp_path).destination == "pull request #8"
     assert len(fake_github.comments_on("issue", 8)) == 1
 
 
 def test_the_target_can_be_set_by_environment(fake_github, actions, tmp_path, monkeypatch):
     actions(event_name="pull_request", payload=pr_event(7))
-    monkeypatch.setenv(TARGET_ENV, "local")
+    monkeypatch.setenv(COMMENT_ON, "local")
 
     result = publish(tmp_path)
 
-    assert result.target == "local file" and result.reason == "target is 'local'"
+    assert result.destination == "local file" and result.reason == "comment_on is 'local'"
     assert fake_github.requests == []
 
 
@@ -348,7 +355,7 @@ def test_without_a_token_the_report_goes_to_the_step_summary_and_a_file(
 
     result = publish(tmp_path, logs=logs)
 
-    assert result.target == "local file" and "GITHUB_TOKEN unset" in result.reason
+    assert result.destination == "local file" and "GITHUB_TOKEN unset" in result.reason
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
     assert MARKER_LINE in summary and "| **mae** |" in summary
     local = (tmp_path / "artifacts" / "pr_comment.md").read_text()
@@ -365,7 +372,7 @@ def test_a_pull_request_from_a_fork_goes_to_the_step_summary(fake_github, action
 
     result = publish(tmp_path)
 
-    assert result.target == "local file" and "fork" in result.reason
+    assert result.destination == "local file" and "fork" in result.reason
     assert Path(env["GITHUB_STEP_SUMMARY"]).read_text() == result.body
     assert fake_github.requests == []
 
@@ -383,8 +390,8 @@ def test_a_posted_report_also_goes_to_the_step_summary(fake_github, actions, tmp
 def test_a_bad_target_setting_is_named(fake_github, actions, tmp_path):
     actions(event_name="push")
 
-    with pytest.raises(TargetError, match="target 'pr/abc' is not one of"):
-        publish(tmp_path, target="pr/abc")
+    with pytest.raises(ThreadError, match="comment_on 'pr/abc' is not one of"):
+        publish(tmp_path, comment_on="pr/abc")
     assert fake_github.requests == []
 
 
@@ -410,7 +417,7 @@ def test_the_asset_posts_and_the_token_never_reaches_the_event_log(
         instance=instance,
         resources={
             "artifacts": ArtifactStore(root=str(tmp_path / "artifacts")),
-            "github": GitHubResource(
+            "github": GitHubResource.from_env(
                 token=EnvVar("RETRAIN_BOT_TOKEN"), seconds_between_writes=0, plots="branch"
             ),
         },
@@ -418,7 +425,7 @@ def test_the_asset_posts_and_the_token_never_reaches_the_event_log(
 
     [materialization] = result.asset_materializations_for_node("pr_comment")
     metadata = materialization.metadata
-    assert metadata["target"].value == "pull request #7"
+    assert metadata["posted_to"].value == "pull request #7"
     assert metadata["url"].value.endswith(
         f"#issuecomment-{fake_github.comments_on('issue', 7)[0].id}"
     )

@@ -11,13 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from dagster import DagsterInstance, build_sensor_context
 
-from mlops_assets.automation import (
-    BRANCH_TAG,
-    COMMIT_TAG,
-    PR_NUMBER_TAG,
-    github_pull_requests_sensor,
-    read_cursor,
-)
+from mlops_assets import run_tags
+from mlops_assets.defs.sensors import github_pull_requests_sensor, read_cursor
 
 TOKEN = "ghs_test-token-never-shown"
 
@@ -96,8 +91,8 @@ def test_one_run_per_pull_request_head_tagged_with_its_number(github, instance):
     first = tick(instance)
 
     assert sorted(r.run_key for r in first.run_requests) == [f"pr-7-{'a' * 40}", f"pr-9-{'b' * 40}"]
-    by_pr = {r.tags[PR_NUMBER_TAG]: r.tags for r in first.run_requests}
-    assert by_pr["7"][COMMIT_TAG] == "a" * 40 and by_pr["7"][BRANCH_TAG] == "feature/more-data"
+    by_pr = {r.tags[run_tags.PR_NUMBER]: r.tags for r in first.run_requests}
+    assert by_pr["7"][run_tags.COMMIT] == "a" * 40 and by_pr["7"][run_tags.BRANCH] == "feature/more-data"
     path, auth = github.requests[0]
     assert "state=open" in path and auth.endswith(TOKEN)
 

@@ -9,24 +9,27 @@ import pytest
 import yaml
 from dagster import DagsterInvalidConfigError
 
-from mlops_assets.params import (
-    BUILTIN_PARAMS,
-    DataConfig,
-    ParamsError,
-    TrainConfig,
-    read_params,
-    validate_params,
-)
-from mlops_assets.project import project_dir
+from mlops_assets.defs.config import DataConfig, TrainConfig
+from mlops_assets.params import ParamsError, load_params
+from mlops_assets.settings import project_dir
 from mlops_assets_tests.conftest import run_config
 
 
-def load(tmp_path: Path, text: str) -> dict:
+def load(tmp_path: Path, text: str):
+    """The project's params.yaml with the sections in ``text`` merged over it."""
+    params = yaml.safe_load((project_dir() / "params.yaml").read_text())
+    try:
+        edits = yaml.safe_load(text)
+    except yaml.YAMLError:
+        edits = None  # written as it is: the loader must name the bad YAML
+    if isinstance(edits, dict):
+        for section, values in edits.items():
+            merge = isinstance(values, dict) and isinstance(params.get(section), dict)
+            params[section] = {**params[section], **values} if merge else values
+        text = yaml.safe_dump(params)
     path = tmp_path / "params.yaml"
     path.write_text(text)
-    params = read_params(path)
-    validate_params(params, path)
-    return params
+    return load_params(path)
 
 
 def test_the_config_classes_default_to_the_project_params_yaml():
@@ -37,10 +40,13 @@ def test_the_config_classes_default_to_the_project_params_yaml():
     assert TrainConfig().hidden_layers == on_disk["train"]["hidden_layers"]
 
 
-def test_missing_keys_fall_back_to_builtin_defaults(tmp_path):
-    params = load(tmp_path, "train:\n  epochs: 7\n")
-    assert params["train"]["epochs"] == 7
-    assert params["data"] == BUILTIN_PARAMS["data"]
+def test_params_yaml_is_the_one_source_a_missing_key_is_named(tmp_path):
+    assert load(tmp_path, "train:\n  epochs: 7\n").train.epochs == 7
+    params = yaml.safe_load((project_dir() / "params.yaml").read_text())
+    del params["train"]["batch_size"], params["gate"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(ParamsError, match=r"missing section 'gate'; missing key 'train\.batch_size'"):
+        load_params(tmp_path / "params.yaml")
 
 
 @pytest.mark.parametrize(
@@ -67,7 +73,9 @@ def test_malformed_params_name_the_file_and_key(tmp_path, text, expected):
 
 
 def test_a_malformed_params_yaml_stops_the_code_location_with_its_name(tmp_path):
-    (tmp_path / "params.yaml").write_text("train:\n  epochs: -1\n")
+    params = yaml.safe_load((project_dir() / "params.yaml").read_text())
+    params["train"]["epochs"] = -1
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     env = {**os.environ, "MLOPS_ASSETS_PROJECT_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-c", "import mlops_assets"],

@@ -6,11 +6,13 @@ import json
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from bench.project import CliProject
-from mlops_assets.assets.metrics_report import metrics_report
-from mlops_assets.checks import ALL_CHECKS
-from mlops_assets.reuse import FORCE_TAG, fingerprint, with_reuse_note
+from mlops_assets import run_tags
+from mlops_assets.defs.assets.metrics_report import metrics_report
+from mlops_assets.defs.checks import ALL_CHECKS
+from mlops_assets.defs.reuse import fingerprint
+from mlops_assets.report.markdown import with_reuse_note
 from mlops_assets_tests.conftest import ALL_ASSETS, FAST_TRAIN, run_config
+from mlops_assets_tests.support.cli_project import CliProject
 
 ASSETS = ["raw_data", "features", "trained_model", "metrics_report"]
 
@@ -129,6 +131,6 @@ def test_changing_only_the_report_code_reevaluates_without_retraining(workspace,
         resources=workspace.resources,
         run_config={"ops": {"raw_data": {"config": {}}}},
         instance=instance,
-        tags={FORCE_TAG: "true"},
+        tags={run_tags.FORCE: "true"},
     )
     assert forced.success and latest_metadata(instance, "raw_data")["reused"] is False

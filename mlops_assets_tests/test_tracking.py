@@ -9,12 +9,14 @@ import requests
 from dagster import DagsterInstance, asset, materialize
 from dagster._serdes import serialize_value
 
-from mlops_assets.project import project_dir
-from mlops_assets.resources.tracking import FAILED_ASSET_TAG, MlflowTracking
+from mlops_assets import run_tags
+from mlops_assets.defs.resources.tracking import MlflowTracking
+from mlops_assets.redaction import redact_url
+from mlops_assets.settings import project_dir
 from mlops_assets.tracking import provenance
-from mlops_assets.tracking.target import redact, resolve_target
+from mlops_assets.tracking.location import resolve_location
 from mlops_assets_tests.conftest import ALL_ASSETS, run_config
-from mlops_assets_tests.tracking_servers import dagshub_proxy, free_port
+from mlops_assets_tests.support.tracking_servers import dagshub_proxy, free_port
 
 GITHUB_PR_ENV = {
     "GITHUB_HEAD_REF": "main",  # the branch the baseline query looks for
@@ -84,8 +86,8 @@ def test_dagshub_variables_route_runs_to_the_dagshub_server_with_the_token():
         "DAGSHUB_USER_TOKEN": "t0k",
     }
 
-    target = resolve_target(env, Path("/p"))
-    on_prem = resolve_target(env, Path("/p"), dagshub_host="https://hub.internal/")
+    target = resolve_location(env, Path("/p"))
+    on_prem = resolve_location(env, Path("/p"), dagshub_host="https://hub.internal/")
 
     assert target.uri == "https://dagshub.com/octo/retrain.mlflow"
     assert target.credential_env(env) == {  # the username lands in the mlflow.user tag
@@ -103,17 +105,17 @@ def test_dagshub_variables_route_runs_to_the_dagshub_server_with_the_token():
     )
     assert on_prem.uri == "https://hub.internal/octo/retrain.mlflow"
     # An explicit MLflow URI wins; an incomplete DagsHub set means the local store.
-    explicit = resolve_target({**env, "MLFLOW_TRACKING_URI": "http://mlflow:5000"}, Path("/p"))
+    explicit = resolve_location({**env, "MLFLOW_TRACKING_URI": "http://mlflow:5000"}, Path("/p"))
     assert (explicit.uri, explicit.credential_env(env)) == ("http://mlflow:5000", {})
     assert (
-        resolve_target({"DAGSHUB_REPO_OWNER": "octo"}, Path("/p")).uri == "sqlite:////p/mlflow.db"
+        resolve_location({"DAGSHUB_REPO_OWNER": "octo"}, Path("/p")).uri == "sqlite:////p/mlflow.db"
     )
-    assert resolve_target({"MLFLOW_EXPERIMENT_NAME": "e"}, Path("/p")).experiment == "e"
+    assert resolve_location({"MLFLOW_EXPERIMENT_NAME": "e"}, Path("/p")).experiment == "e"
 
 
 def test_credentials_in_a_tracking_uri_are_never_displayed():
-    assert redact("https://me:s3cret@host:8443/x.mlflow") == "https://host:8443/x.mlflow"
-    assert redact("sqlite:////p/mlflow.db") == "sqlite:////p/mlflow.db"
+    assert redact_url("https://me:s3cret@host:8443/x.mlflow") == "https://host:8443/x.mlflow"
+    assert redact_url("sqlite:////p/mlflow.db") == "sqlite:////p/mlflow.db"
 
 
 def test_git_tags_record_commit_branch_and_dirty_flag(tmp_path):
@@ -135,16 +137,16 @@ def test_git_tags_record_commit_branch_and_dirty_flag(tmp_path):
     assert clean == {
         "mlflow.source.git.commit": commit,
         "mlflow.source.git.branch": "feature/x",
-        "mlops_assets.git.dirty": "false",
+        run_tags.GIT_DIRTY: "false",
     }
-    assert dirty["mlops_assets.git.dirty"] == "true"
+    assert dirty[run_tags.GIT_DIRTY] == "true"
     assert dirty["mlflow.source.git.branch"] == "pr-branch"  # a PR checkout is a detached merge
 
 
 def test_ci_tags_name_the_pull_request_and_the_workflow_run():
     assert provenance.ci_tags(GITHUB_PR_ENV) == {
-        "mlops_assets.github.pr_number": "7",
-        "mlops_assets.ci.run_url": "https://github.example/octo/retrain/actions/runs/4242",
+        run_tags.PR_NUMBER: "7",
+        run_tags.CI_RUN_URL: "https://github.example/octo/retrain/actions/runs/4242",
     }
     assert provenance.ci_tags({"GITHUB_REF": "refs/heads/main"}) == {}
     assert provenance.base_branch({"GITHUB_BASE_REF": "develop"}) == "develop"
@@ -194,11 +196,11 @@ def test_a_run_on_an_mlflow3_server_has_params_curves_model_artifacts_tags_and_a
     tags = run.data.tags
     assert tags["mlflow.source.git.commit"] == commit
     assert tags["mlflow.source.git.branch"] == "main"
-    assert tags["mlops_assets.git.dirty"] in ("true", "false")
+    assert tags[run_tags.GIT_DIRTY] in ("true", "false")
     assert tags["dagster_run_id"] == first.run_id
-    assert tags["mlops_assets.github.pr_number"] == "7"
-    assert tags["mlops_assets.ci.run_url"].endswith("/octo/retrain/actions/runs/4242")
-    assert tags["data_hash"] == report.data_hash
+    assert tags[run_tags.PR_NUMBER] == "7"
+    assert tags[run_tags.CI_RUN_URL].endswith("/octo/retrain/actions/runs/4242")
+    assert tags[run_tags.DATA_HASH] == report.data_hash
     assert report.mlflow_run_url == (
         f"{mlflow3_server.url}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
     )
@@ -236,7 +238,7 @@ def test_a_failing_step_ends_the_run_failed_and_names_the_asset(
     assert not result.success
     run = the_run(MlflowClient(mlflow3_server.url), "failing", result.run_id)
     assert run.info.status == "FAILED"
-    assert run.data.tags[FAILED_ASSET_TAG] == "broken"
+    assert run.data.tags[run_tags.FAILED_ASSET] == "broken"
     assert run.data.params["reached"] == "yes"
 
 
@@ -248,7 +250,7 @@ def test_a_wrong_password_fails_before_training_naming_server_and_variables(
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", mlflow3_server.username)
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", secret)
 
-    result, instance = run_graph(workspace, MlflowTracking(experiment_name="refused"))
+    result, instance = run_graph(workspace, MlflowTracking.from_env(experiment_name="refused"))
 
     assert not result.success
     message = failure_message(result)
@@ -263,7 +265,7 @@ def test_a_server_that_is_down_fails_fast_naming_it_and_the_variable(workspace, 
     down = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", down)
 
-    result, _ = run_graph(workspace, MlflowTracking(experiment_name="down"))
+    result, _ = run_graph(workspace, MlflowTracking.from_env(experiment_name="down"))
 
     assert not result.success
     message = failure_message(result)
@@ -288,7 +290,7 @@ def test_a_run_on_dagshubs_mlflow_2_line_records_curves_and_the_model_as_artifac
 
     dagshub_env(monkeypatch, dagshub_server, dagshub_server.token)
 
-    result, instance = run_graph(workspace, MlflowTracking(experiment_name="dagshub"))
+    result, instance = run_graph(workspace, MlflowTracking.from_env(experiment_name="dagshub"))
 
     assert result.success, failure_message(result)
     client = MlflowClient(dagshub_server.upstream)  # read back behind the proxy
@@ -327,7 +329,7 @@ def test_a_wrong_dagshub_token_names_the_token_variable_and_is_never_logged(
     secret = "dh-wrong-token-0a8f3b"
     dagshub_env(monkeypatch, dagshub_server, secret)
 
-    result, instance = run_graph(workspace, MlflowTracking(experiment_name="dagshub-refused"))
+    result, instance = run_graph(workspace, MlflowTracking.from_env(experiment_name="dagshub-refused"))
 
     assert not result.success
     message = failure_message(result)
@@ -347,7 +349,7 @@ def test_when_the_model_upload_fails_after_training_the_error_says_where_the_mod
     ) as host:  # the server answers, but its artifact store is down
         dagshub_env(monkeypatch, dagshub_server, dagshub_server.token)
         monkeypatch.setenv("DAGSHUB_CLIENT_HOST", host)
-        result, _ = run_graph(workspace, MlflowTracking(experiment_name="upload-fails"))
+        result, _ = run_graph(workspace, MlflowTracking.from_env(experiment_name="upload-fails"))
 
     assert not result.success
     [model] = workspace.artifacts.rglob("model.keras")

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_assets.project import project_dir
+from mlops_assets.settings import project_dir
 from mlops_assets_tests.conftest import run_config
-from mlops_assets_tests.fake_github import FakeGitHub
-from mlops_assets_tests.git_repo import project_repository
-from mlops_assets_tests.workflow_player import Event, WorkflowPlayer, evaluate, substitute
+from mlops_assets_tests.support.fake_github import FakeGitHub
+from mlops_assets_tests.support.git_repo import project_repository
+from mlops_assets_tests.support.workflow_player import Event, WorkflowPlayer, evaluate, substitute
 
 WORKFLOWS = project_dir() / ".github" / "workflows"
 RETRAIN = WORKFLOWS / "retrain.yml"

@@ -2,40 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mlops_assets.records import FeatureSet
+
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
-
-
-@dataclass(frozen=True)
-class FeatureSet:
-    """The split the model learns from. Statistics come from the training split only, so
-    nothing about the held-out rows leaks into the model's normalisation."""
-
-    feature_names: list[str]
-    target: str
-    task: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    mean: np.ndarray
-    variance: np.ndarray
-    seed: int
-    data_hash: str = ""
-    # What the split was made from, for the experiment tracker: ``data.*`` params and where
-    # the data came from (git, or which DVC remote).
-    params: dict = field(default_factory=dict)
-    data_source: str = ""
-
-    @property
-    def std(self) -> np.ndarray:
-        import numpy as np
-
-        return np.sqrt(self.variance)
 
 
 def split_features(

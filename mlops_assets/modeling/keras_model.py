@@ -3,15 +3,15 @@
 TensorFlow is imported inside the functions so that loading the Dagster code location stays light.
 """
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from mlops_assets.data.features import FeatureSet
-from mlops_assets.params import TrainConfig
+from mlops_assets.artifacts.atomic import write_atomic
+from mlops_assets.params import TrainParams
+from mlops_assets.records import FeatureSet
 
 EpochLogger = Callable[[int, dict[str, float]], None]
 
@@ -21,12 +21,8 @@ class TrainingResult:
     model: object  # keras.Model; typed loosely so this module imports without TensorFlow
     history: dict[str, list[float]] = field(default_factory=dict)
 
-    @property
-    def epochs_run(self) -> int:
-        return len(self.history.get("loss", []))
 
-
-def build_model(features: FeatureSet, hp: TrainConfig):
+def build_model(features: FeatureSet, hp: TrainParams):
     """An MLP that takes raw features: normalisation (training statistics) is its first layer.
 
     For regression the output is rescaled by the training target's mean and spread, so the
@@ -57,7 +53,7 @@ def build_model(features: FeatureSet, hp: TrainConfig):
 SHUFFLE_BUFFER = 100_000
 
 
-def input_pipelines(features: FeatureSet, hp: TrainConfig):
+def input_pipelines(features: FeatureSet, hp: TrainParams):
     """tf.data pipelines built once for the whole fit.
 
     Handing ``fit`` numpy arrays makes Keras rebuild its input pipeline and re-slice the
@@ -87,7 +83,7 @@ def input_pipelines(features: FeatureSet, hp: TrainConfig):
 
 
 def train_model(
-    features: FeatureSet, hp: TrainConfig, on_epoch: EpochLogger | None = None
+    features: FeatureSet, hp: TrainParams, on_epoch: EpochLogger | None = None
 ) -> TrainingResult:
     """Fit seeded, so the same inputs give the same metrics; ``on_epoch`` reports progress."""
     import keras
@@ -127,14 +123,7 @@ def train_model(
 
 def save_model(model, path: Path) -> Path:
     """Write ``path`` atomically: a crash mid-save never leaves a half-written model there."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-    try:
-        model.save(partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return path
+    return write_atomic(path, model.save)
 
 
 def load_model(path: Path):

@@ -8,12 +8,10 @@ status line, the metrics table and the links always stay.
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mlops_assets.records import MetricsReport
 from mlops_assets.report.metrics import HIGHER_IS_BETTER
-
-if TYPE_CHECKING:  # the asset module imports Dagster; rendering needs only the fields
-    from mlops_assets.assets.metrics_report import MetricsReport
 
 # GitHub rejects comment bodies over 65,536 characters.
 GITHUB_BODY_LIMIT = 65_536
@@ -99,7 +97,7 @@ def _change(delta: float | None, baseline: float | None) -> str:
     return text
 
 
-def status_section(report: "MetricsReport") -> str:
+def status_section(report: MetricsReport) -> str:
     headline = report.headline
     value = report.metrics.get(headline)
     base = report.baseline.metrics.get(headline) if report.baseline else None
@@ -118,7 +116,7 @@ def status_section(report: "MetricsReport") -> str:
     return "\n".join(lines)
 
 
-def metrics_section(report: "MetricsReport") -> str:
+def metrics_section(report: MetricsReport) -> str:
     """Each metric for this commit, the baseline, the change and whether it is better."""
     baseline = report.baseline.metrics if report.baseline else {}
     rows = [
@@ -143,7 +141,7 @@ def metrics_section(report: "MetricsReport") -> str:
     return "\n".join(rows)
 
 
-def inputs_section(report: "MetricsReport") -> str:
+def inputs_section(report: MetricsReport) -> str:
     """Parameters that differ from the baseline and whether the data changed."""
     lines = ["### What changed in the inputs", ""]
     if report.baseline is None:
@@ -214,7 +212,7 @@ def learning_curve_chart(history: Mapping[str, Sequence[float]]) -> str:
     return "\n".join(lines) + f"\n\n<sub>{legend}</sub>"
 
 
-def comparison_chart(report: "MetricsReport") -> str:
+def comparison_chart(report: MetricsReport) -> str:
     """This commit against the baseline (or the naive predictor) as Mermaid bar charts, one per
     direction, so metrics of one scale share an axis (errors apart from scores)."""
     other = report.baseline.metrics if report.baseline else report.naive
@@ -243,7 +241,7 @@ def comparison_chart(report: "MetricsReport") -> str:
     return "\n".join(charts) + f"<sub>first bar: {other_name}, second bar: this commit</sub>"
 
 
-def charts_section(report: "MetricsReport") -> str:
+def charts_section(report: MetricsReport) -> str:
     parts = [p for p in (learning_curve_chart(report.history), comparison_chart(report)) if p]
     return "\n\n".join(["### Charts", *parts]) if parts else ""
 
@@ -268,7 +266,7 @@ def params_section(params: Mapping[str, Any]) -> str:
     return "\n".join([*rows, "", "</details>"])
 
 
-def links_section(report: "MetricsReport", links: CommentLinks) -> str:
+def links_section(report: MetricsReport, links: CommentLinks) -> str:
     parts = []
     if report.mlflow_run_url:
         label = "DagsHub experiment" if "dagshub.com" in report.mlflow_run_url else "MLflow run"
@@ -318,7 +316,7 @@ def _cut(text: str, budget: int) -> str:
 
 
 def render_comment(
-    report: "MetricsReport",
+    report: MetricsReport,
     *,
     key: str = "retrain",
     plots: PublishedPlots | None = None,

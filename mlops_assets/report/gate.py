@@ -7,10 +7,8 @@ worse than the baseline run's by more than ``tolerance`` (relative: 0.05 allows 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mlops_assets.report.baseline import Baseline
+from mlops_assets.records import Baseline
 from mlops_assets.report.metrics import HIGHER_IS_BETTER
-
-DEFAULT_TOLERANCE = 0.05
 
 
 @dataclass(frozen=True)
@@ -30,8 +28,8 @@ def evaluate_gate(
     headline: str,
     metrics: Mapping[str, float],
     naive: Mapping[str, float],
-    baseline: Baseline | None = None,
-    tolerance: float = DEFAULT_TOLERANCE,
+    baseline: Baseline | None,
+    tolerance: float,
 ) -> GateResult:
     """Compare ``metrics[headline]`` with the naive predictor's and the baseline's."""
     if tolerance < 0:

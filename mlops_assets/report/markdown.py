@@ -58,3 +58,17 @@ def render_report(
         "",
     ]
     return "\n".join(lines)
+
+
+def with_reuse_note(markdown: str, run_id: str, what: str) -> str:
+    """``markdown`` with a line under its title saying ``what`` comes from run ``run_id``."""
+    note = (
+        f"> ♻️ {what} from run `{run_id}`: data, parameters and code are unchanged, "
+        "so it was not computed again."
+    )
+    if note in markdown:
+        return markdown
+    title, newline, rest = markdown.partition("\n")
+    if not title.startswith("# "):
+        return f"{note}\n\n{markdown}"
+    return f"{title}\n\n{note}{newline}{rest}"

@@ -9,7 +9,7 @@ that DagsHub runs, where an MLflow 3 client must log a model as plain run artifa
 import base64
 from collections.abc import Mapping
 
-from mlops_assets.tracking.target import PASSWORD_VAR, TOKEN_VAR, USERNAME_VAR, TrackingTarget
+from mlops_assets.tracking.location import PASSWORD_VAR, TOKEN_VAR, USERNAME_VAR, TrackingLocation
 
 
 class TrackingServerError(RuntimeError):
@@ -26,11 +26,11 @@ def _auth_headers(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _request(
-    target: TrackingTarget, env: Mapping[str, str], method: str, path: str, timeout: float, **kw
+    location: TrackingLocation, env: Mapping[str, str], method: str, path: str, timeout: float, **kw
 ):
     import requests
 
-    url = f"{target.uri.rstrip('/')}/api/2.0/mlflow/{path}"
+    url = f"{location.uri.rstrip('/')}/api/2.0/mlflow/{path}"
     # TLS as MLflow's client does it: a CA bundle, or no verification when asked for.
     verify = env.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or (
         env.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() != "true"
@@ -40,23 +40,23 @@ def _request(
 
 
 def check_server(
-    target: TrackingTarget, env: Mapping[str, str], credential_vars: str, timeout: float = 10.0
+    location: TrackingLocation, env: Mapping[str, str], credential_vars: str, timeout: float = 10.0
 ) -> None:
     """Raise ``TrackingServerError`` unless the server answers MLflow's API and takes our
     credentials. ``env`` holds the credentials in effect (never echoed); ``credential_vars``
     names the variables a person sets to change them."""
     import requests
 
-    server = target.display_uri
+    server = location.display_uri
     try:
         response = _request(
-            target, env, "GET", "experiments/get-by-name", timeout,
-            params={"experiment_name": target.experiment},
+            location, env, "GET", "experiments/get-by-name", timeout,
+            params={"experiment_name": location.experiment},
         )  # fmt: skip
     except requests.RequestException as error:
         raise TrackingServerError(
             f"MLflow tracking server {server} is unreachable ({type(error).__name__}); "
-            f"check {target.uri_source}."
+            f"check {location.uri_source}."
         ) from None
     if response.status_code in (401, 403):
         raise TrackingServerError(
@@ -69,7 +69,7 @@ def check_server(
     if not answered_mlflow:
         raise TrackingServerError(
             f"{server} does not answer like an MLflow tracking server (HTTP "
-            f"{response.status_code} from its experiments API); check {target.uri_source}."
+            f"{response.status_code} from its experiments API); check {location.uri_source}."
         )
 
 
@@ -81,14 +81,14 @@ def _error_code(response) -> str | None:
 
 
 def supports_logged_models(
-    target: TrackingTarget, env: Mapping[str, str], experiment_id: str, timeout: float = 10.0
+    location: TrackingLocation, env: Mapping[str, str], experiment_id: str, timeout: float = 10.0
 ) -> bool:
     """True on the MLflow 3 line: its logged-models search answers; 2.x servers say 404."""
     import requests
 
     try:
         response = _request(
-            target, env, "POST", "logged-models/search", timeout,
+            location, env, "POST", "logged-models/search", timeout,
             json={"experiment_ids": [experiment_id], "max_results": 1},
         )  # fmt: skip
     except requests.RequestException:

@@ -1,0 +1,1 @@
+"""Models and reports on disk: one directory per run, and ``latest`` promoted atomically."""

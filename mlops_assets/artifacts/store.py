@@ -1,0 +1,86 @@
+"""Where models and reports live: one directory per Dagster run, and ``latest`` promoted atomically.
+
+``latest`` is a symlink swapped with a single ``rename``; readers see the previous complete set
+of files or the new one, never a mixture, and a failed run never touches it. DVC does not follow
+that symlink between commits, so promotion also mirrors the metrics and plots into ``dvc/``.
+"""
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+LATEST = "latest"
+RUNS = "runs"
+DVC_MIRROR = "dvc"  # plain copies of latest's metrics.json and plots/ (dvc.yaml metrics, plots)
+DVC_MIRRORED = ("metrics.json", "plots")
+
+
+@dataclass(frozen=True)
+class RunArtifacts:
+    """Run-scoped artifact directories under ``root``, with ``root/latest`` the last good run."""
+
+    root_path: Path
+    keep_runs: int = 10  # run directories kept besides latest
+
+    @property
+    def latest(self) -> Path:
+        return self.root_path / LATEST
+
+    def run_dir(self, run_id: str) -> Path:
+        path = self.root_path / RUNS / run_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def adopt(self, file: Path, run_id: str) -> Path:
+        """``file`` (say, a model an earlier run trained) in run ``run_id``'s directory, copied
+        there when it lives elsewhere, so the run's directory is a complete set."""
+        destination = self.run_dir(run_id) / file.name
+        if file != destination:
+            shutil.copy2(file, destination)
+        return destination
+
+    def promote(self, run_dir: Path) -> Path:
+        """Point ``latest`` at ``run_dir`` in one atomic step, then prune old run directories."""
+        link = self.latest
+        if link.resolve() == run_dir.resolve():
+            return link
+        staged = link.with_name(f".{LATEST}.{os.getpid()}")
+        staged.unlink(missing_ok=True)
+        staged.symlink_to(Path(RUNS) / run_dir.name, target_is_directory=True)
+        if link.exists() and not link.is_symlink():  # a plain directory left by hand: keep it aside
+            link.rename(link.with_name(f"{LATEST}.previous"))
+        os.replace(staged, link)
+        self._mirror_for_dvc(run_dir)
+        self._prune(keep=run_dir)
+        return link
+
+    def _mirror_for_dvc(self, run_dir: Path) -> None:
+        """Replace ``root/dvc`` with a copy of the run's metrics and plots (a plain directory,
+        so ``dvc metrics diff`` and ``dvc plots diff`` can read it from any commit)."""
+        mirror = self.root_path / DVC_MIRROR
+        staged = mirror.with_name(f".dvc-mirror.{os.getpid()}")
+        shutil.rmtree(staged, ignore_errors=True)
+        staged.mkdir()
+        for name in DVC_MIRRORED:
+            source = run_dir / name
+            if source.is_dir():
+                shutil.copytree(source, staged / name)
+            elif source.exists():
+                shutil.copy2(source, staged / name)
+        retired = mirror.with_name(f"{staged.name}.old")
+        if mirror.exists():
+            mirror.rename(retired)
+        staged.rename(mirror)
+        shutil.rmtree(retired, ignore_errors=True)
+
+    def _prune(self, keep: Path) -> None:
+        runs = sorted(
+            (p for p in (self.root_path / RUNS).iterdir() if p.is_dir()),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        current = self.latest.resolve()
+        for old in runs[self.keep_runs :]:
+            if old.resolve() not in (current, keep.resolve()):
+                shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,103 @@
+"""metrics_report: held-out metrics, plots and report.md; then the run becomes ``artifacts/latest``."""
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from dagster import AssetExecutionContext, MetadataValue, Output, asset
+
+from mlops_assets import run_tags
+from mlops_assets.defs.config import GateConfig
+from mlops_assets.defs.resources.artifacts import ArtifactStore
+from mlops_assets.defs.resources.tracking import MlflowTracking
+from mlops_assets.defs.reuse import lookup
+from mlops_assets.records import FeatureSet, MetricsReport, TrainedModel
+from mlops_assets.report.evaluation import evaluate
+from mlops_assets.report.gate import evaluate_gate
+from mlops_assets.report.markdown import with_reuse_note
+from mlops_assets.tracking.provenance import base_branch
+
+
+@asset(code_version="1", group_name="retrain", kinds={"mlflow"})
+def metrics_report(
+    context: AssetExecutionContext,
+    config: GateConfig,
+    features: FeatureSet,
+    trained_model: TrainedModel,
+    artifacts: ArtifactStore,
+    tracking: MlflowTracking,
+) -> Output[MetricsReport]:
+    """Evaluates the saved model on the held-out split, writes metrics.json, plots and report.md
+    beside it, and promotes the set if the model passes the quality gate (the ``model_gate``
+    check then fails the run)."""
+    store = artifacts.store
+    reuse = lookup(
+        context, config.model_dump(), still_valid=lambda report: Path(report.directory).is_dir()
+    )
+    if reuse.found:
+        previous: MetricsReport = reuse.value
+        if previous.gate_passed:
+            store.promote(Path(previous.directory))
+        markdown = with_reuse_note(previous.markdown, reuse.run_id, "Model and report reused")
+        report = replace(previous, markdown=markdown, reused_from_run=reuse.run_id)
+        return reuse.restore(report, {"report": MetadataValue.md(markdown)})
+
+    model_path = store.adopt(Path(trained_model.path), context.run_id)
+    model_run = Path(trained_model.path).parent.name
+    reused_from_run = model_run if model_run != context.run_id else None
+    result = evaluate(model_path, features, trained_model, reused_from_run)
+    headline, metrics = result.headline, result.metrics
+    run_dir = model_path.parent
+
+    with tracking.run(context) as mlf:
+        run = mlf.active_run().info
+        baseline = tracking.baseline(branch=base_branch(os.environ), exclude_run_id=run.run_id)
+        gate = evaluate_gate(headline, metrics, result.naive, baseline, config.tolerance)
+        mlf.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+        mlf.log_artifacts(str(run_dir / "plots"), artifact_path="plots")
+        mlf.log_artifact(str(result.metrics_path))
+        mlf.log_artifact(str(result.report_path))
+        mlf.set_tag(run_tags.GATE, "passed" if gate.passed else "failed")
+
+    if gate.passed:
+        store.promote(run_dir)
+        context.log.info(f"{headline} = {metrics[headline]:.4g}: gate passed, promoted {run_dir}")
+    else:
+        context.log.warning(
+            f"model gate failed, {store.latest} left as it was: {'; '.join(gate.reasons)}"
+        )
+    report = MetricsReport(
+        task=features.task,
+        headline=headline,
+        metrics=metrics,
+        naive=result.naive,
+        markdown=result.markdown,
+        directory=str(run_dir),
+        history=trained_model.history,
+        params=trained_model.params,
+        data_hash=features.data_hash,
+        plots={name: str(path) for name, path in result.plots.items()},
+        mlflow_run_id=run.run_id,
+        mlflow_run_url=tracking.run_url(run.experiment_id, run.run_id),
+        baseline=baseline,
+        gate_passed=gate.passed,
+        gate_reasons=gate.reasons,
+        reused_from_run=reused_from_run,
+    )
+    published = store.latest if gate.passed else run_dir
+    return reuse.output(
+        report,
+        metadata={
+            headline: metrics[headline],
+            **{f"test_{k}": v for k, v in metrics.items() if k != headline},
+            "gate": "passed" if gate.passed else "failed",
+            "gate_details": MetadataValue.md(
+                "\n".join(f"- {line}" for line in gate.reasons + gate.notes)
+            ),
+            "promoted": gate.passed,
+            "report": MetadataValue.md(result.markdown),
+            "metrics_path": MetadataValue.path(str(published / "metrics.json")),
+            "report_path": MetadataValue.path(str(published / "report.md")),
+            "run_dir": MetadataValue.path(str(run_dir)),
+        },
+    )

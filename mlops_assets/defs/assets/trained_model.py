@@ -1,0 +1,86 @@
+"""trained_model: the Keras model fitted on the training split, saved under its run's directory."""
+
+from pathlib import Path
+
+from dagster import AssetExecutionContext, MetadataValue, Output, asset
+
+from mlops_assets import run_tags
+from mlops_assets.defs.config import TrainConfig
+from mlops_assets.defs.resources.artifacts import ArtifactStore
+from mlops_assets.defs.resources.tracking import MlflowTracking
+from mlops_assets.defs.reuse import lookup
+from mlops_assets.params import TrainParams
+from mlops_assets.records import FeatureSet, TrainedModel
+
+MODEL_FILE = "model.keras"
+PROGRESS_LINES = 10
+
+
+def epoch_logger(context: AssetExecutionContext, epochs: int):
+    """Log about ``PROGRESS_LINES`` progress lines per training, whatever the epoch count."""
+    every = max(1, epochs // PROGRESS_LINES)
+
+    def log(epoch: int, logs: dict[str, float]) -> None:
+        if epoch % every == 0 or epoch in (1, epochs):
+            values = ", ".join(f"{k}={v:.4g}" for k, v in sorted(logs.items()))
+            context.log.info(f"epoch {epoch}/{epochs}: {values}")
+
+    return log
+
+
+def each_epoch(*loggers):
+    """One ``on_epoch`` callback that hands every epoch to each of ``loggers``."""
+
+    def log(epoch: int, logs: dict[str, float]) -> None:
+        for logger in loggers:
+            logger(epoch, logs)
+
+    return log
+
+
+@asset(code_version="1", group_name="retrain", kinds={"keras", "tensorflow"})
+def trained_model(
+    context: AssetExecutionContext,
+    config: TrainConfig,
+    features: FeatureSet,
+    artifacts: ArtifactStore,
+    tracking: MlflowTracking,
+) -> Output[TrainedModel]:
+    """Trains seeded, logs curves to MLflow in a few batched requests, and writes
+    ``model.keras`` atomically into the run's directory; ``artifacts/latest`` only moves once
+    the report for this model is complete."""
+    reuse = lookup(
+        context, config.model_dump(), still_valid=lambda model: Path(model.path).is_file()
+    )
+    if reuse.found:  # same features, hyperparameters and code: the same seeded model
+        return reuse.restore()
+
+    from mlops_assets.modeling.keras_model import save_model, train_model
+
+    params = TrainParams(**config.model_dump())
+    with tracking.run(context) as mlf:
+        mlf.log_params(
+            {**features.params, **{f"train.{k}": v for k, v in params.model_dump().items()}}
+        )
+        mlf.set_tags(
+            {run_tags.DATA_HASH: features.data_hash, run_tags.DATA_SOURCE: features.data_source}
+        )
+        with tracking.epoch_metrics() as curves:
+            progress = epoch_logger(context, params.epochs)
+            result = train_model(features, params, on_epoch=each_epoch(progress, curves))
+        path = save_model(result.model, artifacts.store.run_dir(context.run_id) / MODEL_FILE)
+        logged_as = tracking.log_model(result.model, saved_at=path)
+
+    model = TrainedModel(path=str(path), history=result.history, params=params.model_dump())
+    context.log.info(f"trained {model.epochs_run} epochs; saved {path}")
+    final = {k: v[-1] for k, v in result.history.items() if v}
+    return reuse.output(
+        model,
+        metadata={
+            "epochs_run": model.epochs_run,
+            "epochs_max": params.epochs,
+            "model_path": MetadataValue.path(str(path)),
+            "mlflow_model": logged_as,
+            **{f"final_{k}": float(v) for k, v in final.items()},
+        },
+    )

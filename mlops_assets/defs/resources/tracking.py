@@ -1,0 +1,125 @@
+"""MLflow experiment tracking as a Dagster resource: one Dagster run is one MLflow run.
+
+Every step that tracks joins the MLflow run tagged with its Dagster run id (dagster-mlflow finds
+or starts it) and ends it when the step is done: FINISHED on success, FAILED with the asset
+named in a tag on error. Whatever subset of the graph runs, and whichever way it was launched,
+the MLflow run ends with the status of the last step that ran. The MLflow calls themselves live
+in ``mlops_assets.tracking.mlflow_client``.
+"""
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from types import SimpleNamespace
+
+from dagster import AssetExecutionContext, ConfigurableResource
+from pydantic import Field
+
+from mlops_assets import run_tags
+from mlops_assets.records import Baseline
+from mlops_assets.settings import project_dir
+from mlops_assets.tracking import mlflow_client
+from mlops_assets.tracking.epoch_metrics import EpochMetrics
+from mlops_assets.tracking.location import (
+    DEFAULT_DAGSHUB_HOST,
+    TrackingLocation,
+    local_tracking_uri,
+    resolve_location,
+)
+from mlops_assets.tracking.provenance import ci_tags, git_tags
+
+
+class MlflowTracking(ConfigurableResource):
+    """Where runs are tracked: an MLflow tracking URI (a server, DagsHub, or the embedded
+    SQLite store) and an experiment. Never put credentials here: MLflow reads them from the
+    environment (``MLFLOW_TRACKING_USERNAME``/``PASSWORD``/``TOKEN``, ``DAGSHUB_USER_TOKEN``)."""
+
+    tracking_uri: str = Field(default="", description="Empty: the project's local mlflow.db")
+    experiment_name: str = Field(default="mlops-assets")
+    uri_source: str = Field(
+        default="the tracking resource's tracking_uri",
+        description="Named in errors: the setting to fix when the server is wrong",
+    )
+    dagshub_owner: str = Field(default="", description="With dagshub_repo: the URI is DagsHub's")
+    dagshub_repo: str = Field(default="")
+    dagshub_host: str = Field(default=DEFAULT_DAGSHUB_HOST)
+    check_timeout: float = Field(default=10.0, gt=0, description="Seconds for the server check")
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, experiment_name: str = ""
+    ) -> "MlflowTracking":
+        """Decided from the standard variables (see ``tracking.location``)."""
+        env = os.environ if env is None else env
+        location = resolve_location(env, project_dir(env), experiment_name=experiment_name)
+        owner, repo = location.dagshub_repo or ("", "")
+        return cls(
+            tracking_uri=location.uri,
+            experiment_name=location.experiment,
+            uri_source=location.uri_source,
+            dagshub_owner=owner,
+            dagshub_repo=repo,
+            dagshub_host=location.dagshub_host,
+        )
+
+    def location(self) -> TrackingLocation:
+        dagshub = (self.dagshub_owner, self.dagshub_repo) if self.dagshub_repo else None
+        return TrackingLocation(
+            uri=self.tracking_uri or local_tracking_uri(project_dir()),
+            experiment=self.experiment_name,
+            uri_source=self.uri_source if self.tracking_uri else "the local default",
+            dagshub_repo=dagshub,
+            dagshub_host=self.dagshub_host.rstrip("/"),
+        )
+
+    @contextmanager
+    def run(self, context: AssetExecutionContext) -> Iterator:
+        """The MLflow run of this Dagster run, as dagster-mlflow's ``MlFlow`` handle."""
+        import mlflow
+        from dagster_mlflow.resources import MlFlow
+
+        with mlflow_client.connected(self.location(), self.check_timeout) as location:
+            tags = {**git_tags(project_dir(), os.environ), **ci_tags(os.environ)}
+            init_context = SimpleNamespace(
+                log=context.log,
+                run_id=context.run_id,
+                dagster_run=context.run,
+                resource_config={
+                    "experiment_name": location.experiment,
+                    "mlflow_tracking_uri": location.uri,
+                    "extra_tags": tags,
+                },
+            )
+            handle = MlFlow(init_context)
+            try:
+                yield handle
+            except BaseException:
+                with suppress(Exception):  # the step's own error is the one to report
+                    mlflow.set_tag(run_tags.FAILED_ASSET, context.asset_key.to_user_string())
+                mlflow.end_run(status="FAILED")
+                raise
+            mlflow.end_run(status="FINISHED")
+
+    def epoch_metrics(self, interval: float = 10.0) -> EpochMetrics:
+        """Per-epoch curves for the active run, in a few batched requests. Call inside ``run()``."""
+        return mlflow_client.epoch_metrics(interval)
+
+    def log_model(self, model, saved_at: Path) -> str:
+        """Log the Keras model to the active run (see ``mlflow_client.log_model``). Call it inside
+        ``run()``: that is where the run is active and the credentials set."""
+        return mlflow_client.log_model(model, self.location(), saved_at, self.check_timeout)
+
+    def run_url(self, experiment_id: str, run_id: str) -> str | None:
+        """Where a reviewer opens the run (DagsHub's experiment page on DagsHub)."""
+        return self.location().run_url(experiment_id, run_id)
+
+    def baseline(self, branch: str = "main", exclude_run_id: str | None = None) -> Baseline | None:
+        """The latest finished run on ``branch`` with held-out metrics, other than
+        ``exclude_run_id`` (default: the active run)."""
+        import mlflow
+
+        with mlflow_client.connected(self.location(), self.check_timeout) as location:
+            active = mlflow.active_run()
+            exclude = exclude_run_id or (active.info.run_id if active else None)
+            return mlflow_client.find_baseline(location, branch, exclude)

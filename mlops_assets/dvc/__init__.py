@@ -1,0 +1,1 @@
+"""DVC: data files tracked by .dvc pointers, pulled from a remote when absent."""

@@ -1,0 +1,1 @@
+"""GitHub: where a report goes, the sticky comment, plot publishing, retries, open pull requests."""

@@ -1,0 +1,197 @@
+"""Publishing one report: to its thread's sticky comment, the job summary and a local copy.
+
+Without a token (outside CI, or a pull request from a fork) nothing is posted: the body goes to
+the local file and the job summary, the reason is logged, and the step succeeds.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlops_assets.artifacts.atomic import write_text_atomic
+from mlops_assets.github.client import github_client
+from mlops_assets.github.comments import PERMISSION, pull_request_of_commit, upsert_comment
+from mlops_assets.github.context import (
+    CIContext,
+    CommentThread,
+    commit_sha,
+    event_thread,
+    from_fork,
+    parse_thread,
+)
+from mlops_assets.github.plots import (
+    BRANCH_PERMISSION,
+    PUBLISHERS,
+    branch_plots,
+    local_plots,
+    mlflow_plots,
+)
+from mlops_assets.github.retry import GitHubPublishError, RetryPolicy, call_with_retries
+from mlops_assets.records import MetricsReport
+from mlops_assets.redaction import redact_secret
+from mlops_assets.report.comment import CommentLinks, PublishedPlots, render_comment, sticky_marker
+from mlops_assets.settings import GitHubAccess
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """Where and how to publish; ``access`` is None without a token (the report stays local)."""
+
+    access: GitHubAccess | None = field(default=None, repr=False)
+    comment_on: str = "auto"  # auto, local, pr/<n>, issue/<n> or commit/<sha>
+    key: str = ""  # names the sticky comment; empty: the workflow's name, or "retrain"
+    plots: str = "mlflow"  # none, mlflow or branch
+    plots_branch: str = "mlops-assets-plots"
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    seconds_between_writes: float = 1.0
+
+    def validated(self) -> "PublishSettings":
+        """Fail early, naming the setting, instead of after training."""
+        if self.comment_on != "local":
+            parse_thread(self.comment_on)
+        if self.plots not in PUBLISHERS:
+            raise ValueError(f"plots is {self.plots!r}; use one of {PUBLISHERS}")
+        return self
+
+    def sticky_key(self, ci: CIContext) -> str:
+        return self.key or ci.workflow or "retrain"
+
+    def redact(self, text: str) -> str:
+        return redact_secret(text, self.access.token if self.access else None)
+
+
+@dataclass(frozen=True)
+class Publication:
+    destination: str  # "local file", "pull request #4", "commit 0123abcd"
+    reason: str
+    body: str
+    url: str | None = None
+    created: bool | None = None
+
+
+def _local_reason(settings: PublishSettings, ci: CIContext, payload: dict) -> str | None:
+    if settings.comment_on == "local":
+        return "comment_on is 'local'"
+    if from_fork(ci, payload):
+        return "a pull request from a fork, whose token cannot comment"
+    if settings.access is None:
+        return (
+            "no GitHub token (GITHUB_TOKEN unset: outside CI, or a pull request from a fork, "
+            "which gets none)"
+        )
+    return None
+
+
+def append_step_summary(ci: CIContext, body: str) -> bool:
+    """Add the report to the job summary page, when the step runs in GitHub Actions."""
+    if not ci.step_summary:
+        return False
+    with open(ci.step_summary, "a", encoding="utf-8") as summary:
+        summary.write(body if body.endswith("\n") else body + "\n")
+    return True
+
+
+def publish_report(
+    report: MetricsReport,
+    settings: PublishSettings,
+    ci: CIContext,
+    *,
+    local_path: Path,
+    log: Callable[[str], None],
+    warn: Callable[[str], None],
+    duration_seconds: float | None = None,
+    tagged_pr: str | None = None,
+) -> Publication:
+    """Render ``report`` and put it where reviewers look; a copy always lands in ``local_path``."""
+    settings.validated()
+    payload = ci.event_payload()
+    sha = commit_sha(ci, payload)
+    key = settings.sticky_key(ci)
+    links = CommentLinks(
+        ci_run_url=ci.run_url,
+        commit_sha=sha or None,
+        commit_url=ci.commit_url(sha) if sha else None,
+        duration_seconds=duration_seconds,
+    )
+    reason = _local_reason(settings, ci, payload)
+    if reason:
+        body = render_comment(
+            report, key=key, links=links, plots=local_plots(report.plots, local_path.parent)
+        )
+        write_text_atomic(local_path, body)
+        summary = " and the job summary" if append_step_summary(ci, body) else ""
+        log(f"not posting to GitHub: {reason}; wrote the report to {local_path}{summary}")
+        return Publication("local file", reason, body)
+
+    access = settings.access
+    client = github_client(access, seconds_between_writes=settings.seconds_between_writes)
+    repo = client.get_repo(access.repository)
+
+    def call(operation, action, permission):
+        return call_with_retries(
+            operation,
+            action=action,
+            permission=permission,
+            policy=settings.retry,
+            redact=settings.redact,
+            log=warn,
+        )
+
+    thread = parse_thread(settings.comment_on)
+    reason = f"comment_on is {settings.comment_on}"
+    if thread is None and tagged_pr:  # a run the GitHub-mode sensor requested for a PR
+        thread = CommentThread("pr", tagged_pr)
+        reason = f"run tagged with pull request #{tagged_pr}"
+    if thread is None:
+        thread = event_thread(ci, payload)
+        reason = f"{ci.event_name} event"
+    if thread is None:
+        if not sha:
+            raise GitHubPublishError("nowhere to post: GITHUB_SHA is unset and the event names no PR")
+        thread = call(
+            lambda: pull_request_of_commit(repo, sha),
+            f"looking up the pull request of commit {sha[:12]}",
+            "pull-requests: read",
+        )
+        reason = f"{ci.event_name or 'push'}: open pull request whose head is {sha[:12]}"
+        if thread is None:
+            thread = CommentThread("commit", sha)
+            reason = f"{ci.event_name or 'push'}: no open pull request has head {sha[:12]}"
+
+    plots = _publish_plots(settings, report, repo, ci, sha, call, warn)
+    body = render_comment(report, key=key, links=links, plots=plots)
+    write_text_atomic(local_path, body)  # kept, with the job summary, even if GitHub refuses it
+    append_step_summary(ci, body)
+    posted = call(
+        lambda: upsert_comment(repo, thread, body, sticky_marker(key)),
+        f"commenting on {thread}",
+        PERMISSION[thread.kind],
+    )
+    log(f"{'created' if posted.created else 'updated'} the report on {thread}: {posted.url}")
+    return Publication(str(thread), reason, body, url=posted.url, created=posted.created)
+
+
+def _publish_plots(settings, report, repo, ci, sha, call, warn) -> PublishedPlots:
+    if settings.plots == "mlflow":
+        return mlflow_plots(report.plots, report.mlflow_run_url, report.mlflow_run_id)
+    if settings.plots != "branch" or not report.plots:
+        return PublishedPlots()
+    folder = sha[:12] or (report.mlflow_run_id or "latest")
+    try:
+        return call(
+            lambda: branch_plots(
+                repo,
+                report.plots,
+                branch=settings.plots_branch,
+                folder=folder,
+                file_url=f"{ci.server_url}/{ci.repository}/blob",
+            ),
+            f"committing the plots to branch {settings.plots_branch}",
+            BRANCH_PERMISSION,
+        )
+    except GitHubPublishError as error:  # the report matters more than its pictures
+        warn(f"posting the report without plots: {error}")
+        return PublishedPlots(
+            note=f"_Plots not published: the token lacks `{BRANCH_PERMISSION}` or GitHub failed "
+            "(see the run's logs)._"
+        )

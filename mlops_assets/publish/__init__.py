@@ -1,1 +1,0 @@
-"""Publishing the report to GitHub: where it goes, the sticky comment, plots, retries."""

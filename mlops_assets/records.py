@@ -1,0 +1,103 @@
+"""The values the assets hand each other, and what the report compares against.
+
+Plain dataclasses: the pure renderers, the checks and the tests build and read them without
+Dagster. Large things stay files (the model) or arrays; nothing here imports numpy or pandas
+at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A validated table and what it is for; ``data_hash`` is the MD5 of the source file."""
+
+    frame: pd.DataFrame
+    target: str
+    task: str
+    source: str
+    data_hash: str
+    params: dict  # the ``data:`` settings it was read with
+    origin: str  # git, or the DVC remote it was pulled from
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """The split the model learns from. Statistics come from the training split only, so
+    nothing about the held-out rows leaks into the model's normalisation."""
+
+    feature_names: list[str]
+    target: str
+    task: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    mean: np.ndarray
+    variance: np.ndarray
+    seed: int
+    data_hash: str = ""
+    # What the split was made from, for the experiment tracker: ``data.*`` params and where
+    # the data came from (git, or which DVC remote).
+    params: dict = field(default_factory=dict)
+    data_source: str = ""
+
+    @property
+    def std(self) -> np.ndarray:
+        import numpy as np
+
+        return np.sqrt(self.variance)
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """Where the saved model is and how training went (the model itself stays a file)."""
+
+    path: str
+    history: dict[str, list[float]]
+    params: dict
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history.get("loss", []))
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A finished run's results, as read back from experiment tracking."""
+
+    run_id: str
+    metrics: dict[str, float]
+    params: dict[str, str] = field(default_factory=dict)
+    data_hash: str | None = None
+    commit: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricsReport:
+    """Everything the publishing step needs to say what this run found."""
+
+    task: str
+    headline: str
+    metrics: dict[str, float]
+    naive: dict[str, float]
+    markdown: str
+    directory: str
+    history: dict[str, list[float]] = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    data_hash: str = ""
+    plots: dict[str, str] = field(default_factory=dict)  # name -> absolute PNG path
+    mlflow_run_id: str | None = None
+    mlflow_run_url: str | None = None
+    baseline: Baseline | None = None
+    gate_passed: bool = True
+    gate_reasons: list[str] = field(default_factory=list)
+    reused_from_run: str | None = None  # the run that trained this model, when not this one

@@ -1,0 +1,69 @@
+"""Evaluating a saved model on the held-out split: metrics, plots, metrics.json and report.md.
+
+The model is loaded from the file that will be promoted, not an in-memory copy, so the report
+describes exactly what ``artifacts/latest`` will hold.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops_assets.artifacts.atomic import write_text_atomic
+from mlops_assets.records import FeatureSet, TrainedModel
+from mlops_assets.report.markdown import render_report, with_reuse_note
+from mlops_assets.report.metrics import HEADLINE, compute_metrics, naive_metrics
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    headline: str
+    metrics: dict[str, float]
+    naive: dict[str, float]
+    plots: dict[str, Path]
+    markdown: str
+    metrics_path: Path
+    report_path: Path
+
+
+def evaluate(
+    model_path: Path,
+    features: FeatureSet,
+    trained: TrainedModel,
+    reused_from_run: str | None = None,
+) -> Evaluation:
+    """Score ``model_path`` on the held-out rows and write the report files beside it."""
+    from mlops_assets.modeling.keras_model import load_model, predict
+    from mlops_assets.report.plots import task_plots
+
+    run_dir = model_path.parent
+    y_out = predict(load_model(model_path), features.x_test)
+    metrics = compute_metrics(features.task, features.y_test, y_out)
+    naive = naive_metrics(features.task, features.y_train, features.y_test)
+    plots = task_plots(features.task, features.y_test, y_out, trained.history, run_dir / "plots")
+    markdown = render_report(
+        task=features.task,
+        metrics=metrics,
+        naive=naive,
+        data={
+            "data hash (MD5)": features.data_hash,
+            "features": len(features.feature_names),
+            "train rows": len(features.y_train),
+            "test rows": len(features.y_test),
+        },
+        params=trained.params,
+        plots={name: f"plots/{path.name}" for name, path in plots.items()},
+        epochs_run=trained.epochs_run,
+    )
+    if reused_from_run:
+        markdown = with_reuse_note(markdown, reused_from_run, "Model reused")
+    return Evaluation(
+        headline=HEADLINE[features.task],
+        metrics=metrics,
+        naive=naive,
+        plots=plots,
+        markdown=markdown,
+        metrics_path=write_text_atomic(
+            run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n"
+        ),
+        report_path=write_text_atomic(run_dir / "report.md", markdown),
+    )

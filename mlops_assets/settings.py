@@ -1,0 +1,146 @@
+"""The environment, read in one place: every variable the pipeline itself looks at.
+
+When things are read:
+- ``definitions.py`` reads these settings and ``params.yaml`` when the code location loads
+  (each CLI run, each ``dagster dev`` reload) and hands explicit values to the resources.
+- The sensors read their watch settings and ``params.yaml``'s ``automation`` section at every
+  tick, so changing them needs no restart (the schedule's cron and the on/off defaults do).
+- A step reads what GitHub Actions says about the run (``GITHUB_SHA``, the event payload) and
+  what MLflow reads itself (credentials) when it runs.
+No Dagster import: the plain packages and the tests use it too.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlops_assets.params import PARAMS_FILE, AutomationParams, load_params
+
+PROJECT_DIR = "MLOPS_ASSETS_PROJECT_DIR"
+ARTIFACTS_DIR = "MLOPS_ASSETS_ARTIFACTS_DIR"
+FORCE = "MLOPS_ASSETS_FORCE"
+VERBOSE = "MLOPS_ASSETS_VERBOSE"
+DVC_REMOTE = "MLOPS_ASSETS_DVC_REMOTE"
+COMMENT_ON = "MLOPS_ASSETS_COMMENT_ON"
+WATCH_REPO = "MLOPS_ASSETS_WATCH_REPO"
+WATCH_BRANCHES = "MLOPS_ASSETS_WATCH_BRANCHES"
+WATCH_PATHS = "MLOPS_ASSETS_WATCH_PATHS"
+SENSOR_SWITCH = "MLOPS_ASSETS_SENSOR"
+SENSOR_INTERVAL = "MLOPS_ASSETS_SENSOR_INTERVAL"
+SCHEDULE_SWITCH = "MLOPS_ASSETS_SCHEDULE"
+RETRAIN_CRON = "MLOPS_ASSETS_RETRAIN_CRON"
+RETRAIN_TIMEZONE = "MLOPS_ASSETS_RETRAIN_TIMEZONE"
+# GitHub's own names, as Actions sets them.
+GITHUB_TOKEN = "GITHUB_TOKEN"
+GITHUB_REPOSITORY = "GITHUB_REPOSITORY"
+GITHUB_API_URL = "GITHUB_API_URL"
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+
+OFF_VALUES = {"off", "0", "false", "no", "stopped"}
+
+
+def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if env is None else env
+
+
+def truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def switched_on(variable: str, env: Mapping[str, str] | None = None) -> bool:
+    """On unless the variable says off (unset means on)."""
+    return _env(env).get(variable, "on").strip().lower() not in OFF_VALUES
+
+
+def _list(variable: str, env: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(variable, "").split(",") if item.strip())
+
+
+def project_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The directory holding params.yaml, data/ and artifacts/: ``$MLOPS_ASSETS_PROJECT_DIR``,
+    else the checkout that holds this package."""
+    configured = _env(env).get(PROJECT_DIR)
+    return Path(configured).resolve() if configured else Path(__file__).resolve().parent.parent
+
+
+def params_path(env: Mapping[str, str] | None = None) -> Path:
+    return project_dir(env) / PARAMS_FILE
+
+
+def artifacts_dir(env: Mapping[str, str] | None = None) -> Path:
+    configured = _env(env).get(ARTIFACTS_DIR)
+    return Path(configured) if configured else project_dir(env) / "artifacts"
+
+
+def automation_params(env: Mapping[str, str] | None = None) -> AutomationParams:
+    return load_params(params_path(env)).automation
+
+
+@dataclass(frozen=True)
+class GitHubAccess:
+    """A token and the repository it may act on, for the pull-request sensor and the report."""
+
+    token: str = field(repr=False)  # never in logs or tracebacks
+    repository: str
+    api_url: str = DEFAULT_GITHUB_API_URL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "GitHubAccess | None":
+        """From GitHub Actions' variables; None without a token or a repository."""
+        env = _env(env)
+        token, repository = env.get(GITHUB_TOKEN), env.get(GITHUB_REPOSITORY)
+        if not token or not repository:
+            return None
+        if repository.count("/") != 1:
+            raise ValueError(f"{GITHUB_REPOSITORY}={repository!r}: expected owner/name")
+        return cls(token, repository, (env.get(GITHUB_API_URL) or DEFAULT_GITHUB_API_URL))
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    """Which repository, refs and paths the git sensor watches."""
+
+    repo: Path
+    branches: tuple[str, ...]  # empty: whichever branch is checked out (or HEAD when detached)
+    globs: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "WatchSettings":
+        env = _env(env)
+        repo = env.get(WATCH_REPO)
+        return cls(
+            repo=Path(repo).expanduser().resolve() if repo else project_dir(env),
+            branches=_list(WATCH_BRANCHES, env),
+            globs=_list(WATCH_PATHS, env) or tuple(automation_params(env).watch_paths),
+        )
+
+
+def sensor_interval(env: Mapping[str, str] | None = None) -> int:
+    raw = _env(env).get(SENSOR_INTERVAL, "30")
+    try:
+        seconds = int(raw)
+    except ValueError:
+        raise ValueError(f"{SENSOR_INTERVAL}={raw!r}: expected whole seconds") from None
+    if seconds < 1:
+        raise ValueError(f"{SENSOR_INTERVAL}={raw!r}: must be at least 1")
+    return seconds
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    cron: str
+    cron_source: str  # where the cron came from, for error messages
+    timezone: str
+    on: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "ScheduleSettings":
+        env = _env(env)
+        if env.get(RETRAIN_CRON):
+            cron, source = env[RETRAIN_CRON], RETRAIN_CRON
+        else:
+            cron = automation_params(env).retrain_cron
+            source = f"{params_path(env)}: automation.retrain_cron"
+        timezone = env.get(RETRAIN_TIMEZONE) or "UTC"
+        return cls(cron, source, timezone, switched_on(SCHEDULE_SWITCH, env))

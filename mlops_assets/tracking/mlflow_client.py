@@ -1,0 +1,170 @@
+"""Talking to MLflow: credentials scoped to the calls, curves in batches, the model logged the way
+the server supports, and the baseline run read back. mlflow is imported inside the functions:
+it is too heavy for the code location to load.
+
+Credentials exist only in the process environment, only while tracking calls run; none are in
+settings, tags, params, logs or the Dagster event log.
+"""
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+
+from mlops_assets import run_tags
+from mlops_assets.records import Baseline
+from mlops_assets.tracking.epoch_metrics import EpochMetrics, Point
+from mlops_assets.tracking.location import TrackingLocation
+from mlops_assets.tracking.server import TrackingServerError, check_server, supports_logged_models
+
+MODEL_ARTIFACT_PATH = "model"
+TEST_METRIC_PREFIX = "test_"
+
+# The location a ``connected`` block is using: calls nested in it resolve nothing again (the
+# block exports MLFLOW_TRACKING_URI, which would otherwise hide that the location is DagsHub).
+_active: ContextVar[TrackingLocation | None] = ContextVar("_active", default=None)
+
+
+@contextmanager
+def _environment(overrides: dict[str, str]) -> Iterator[None]:
+    """Set ``overrides`` in ``os.environ`` for the block only (MLflow reads credentials there)."""
+    saved = {name: os.environ.get(name) for name in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def connected(location: TrackingLocation, check_timeout: float = 10.0) -> Iterator:
+    """``location`` with its credentials in effect and (if remote) checked with one quick
+    request; inside an enclosing ``connected`` block that one is reused."""
+    import mlflow
+
+    if (active := _active.get()) is not None:
+        yield active
+        return
+    hint = location.credential_vars(os.environ)
+    # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI: scoped too, so the next step
+    # (or test, or subprocess) starts afresh.
+    scoped = {**location.credential_env(os.environ), "MLFLOW_TRACKING_URI": location.uri}
+    with _environment(scoped):
+        if location.is_remote:
+            check_server(location, os.environ, hint, check_timeout)
+        mlflow.set_tracking_uri(location.uri)
+        if not location.is_remote and mlflow.get_experiment_by_name(location.experiment) is None:
+            # Keep a local store's artifacts beside its database, not in whatever cwd is.
+            artifacts = Path(location.uri.removeprefix("sqlite:///")).parent / "mlruns"
+            mlflow.create_experiment(location.experiment, artifact_location=artifacts.as_uri())
+        token = _active.set(location)
+        try:
+            yield location
+        finally:
+            _active.reset(token)
+
+
+def epoch_metrics(interval: float = 10.0) -> EpochMetrics:
+    """An ``on_epoch`` callback that logs the curves to the active run in a few batched
+    requests; use it as a context manager around the training."""
+    import mlflow
+    from mlflow.entities import Metric
+
+    run_id = mlflow.active_run().info.run_id
+    client = mlflow.MlflowClient()
+
+    def send(points: list[Point]) -> None:
+        metrics = [Metric(p.key, p.value, p.timestamp_ms, p.step) for p in points]
+        client.log_batch(run_id, metrics=metrics)
+
+    return EpochMetrics(send, interval)
+
+
+def log_model(model, location: TrackingLocation, saved_at: Path, check_timeout: float) -> str:
+    """Log the Keras ``model`` to the active run, the way the server supports: MLflow 3's
+    logged model where it exists, else (the 2.x line, DagsHub) an MLflow model directory as
+    plain run artifacts. Returns which; on failure names ``saved_at``, the local copy."""
+    import mlflow
+
+    run = mlflow.active_run()
+    native = not location.is_remote or supports_logged_models(
+        location, os.environ, run.info.experiment_id, check_timeout
+    )
+    try:
+        if native:
+            try:
+                mlflow.keras.log_model(
+                    model, name=MODEL_ARTIFACT_PATH, pip_requirements=_requirements()
+                )
+                return "logged model"
+            except mlflow.MlflowException as error:
+                if "logged-models" not in str(error):  # the 2.x line, undetected
+                    raise
+        _log_model_as_artifacts(model)
+        return "run artifacts"
+    except Exception as error:
+        raise TrackingServerError(
+            f"could not log the model to MLflow at {location.display_uri} ({error}); "
+            f"the trained model is saved at {saved_at}"
+        ) from error
+
+
+def find_baseline(
+    location: TrackingLocation, branch: str, exclude_run_id: str | None = None
+) -> Baseline | None:
+    """The latest FINISHED run on ``branch`` in the experiment that has held-out metrics,
+    other than ``exclude_run_id``. None when there is none."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(location.uri)
+    experiment = client.get_experiment_by_name(location.experiment)
+    if experiment is None:
+        return None
+    quoted = branch.replace("'", "\\'")
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=(
+            f"tags.`{run_tags.GIT_BRANCH}` = '{quoted}' and attributes.status = 'FINISHED'"
+        ),
+        order_by=["attributes.start_time DESC"],
+        max_results=20,
+    )
+    for run in runs:
+        metrics = {
+            k.removeprefix(TEST_METRIC_PREFIX): v
+            for k, v in run.data.metrics.items()
+            if k.startswith(TEST_METRIC_PREFIX)
+        }
+        if run.info.run_id != exclude_run_id and metrics:
+            return Baseline(
+                run_id=run.info.run_id,
+                metrics=metrics,
+                params=dict(run.data.params),
+                data_hash=run.data.tags.get(run_tags.DATA_HASH),
+                commit=run.data.tags.get(run_tags.GIT_COMMIT),
+                url=location.run_url(experiment.experiment_id, run.info.run_id),
+            )
+    return None
+
+
+def _requirements() -> list[str]:
+    """Pinned explicitly: MLflow's inference runs a subprocess that imports the model (slow)."""
+    import keras
+    import tensorflow as tf
+
+    return [f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"]
+
+
+def _log_model_as_artifacts(model) -> None:
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp) / MODEL_ARTIFACT_PATH
+        mlflow.keras.save_model(model, str(directory), pip_requirements=_requirements())
+        mlflow.log_artifacts(str(directory), artifact_path=MODEL_ARTIFACT_PATH)
