@@ -20,7 +20,7 @@ from pathlib import Path
 from mlops_assets.data.dataset import load_dataset
 from mlops_assets.data.features import split_features
 from mlops_assets.modeling.keras_model import predict, train_model
-from mlops_assets.params import DataConfig, SplitConfig, TrainConfig
+from mlops_assets.defs.config import DataConfig, SplitConfig, TrainConfig
 from mlops_assets.report.metrics import HEADLINE, compute_metrics
 
 data, split = DataConfig(), SplitConfig()

@@ -18,7 +18,7 @@ from pathlib import Path
 from mlops_assets.data.dataset import load_dataset
 from mlops_assets.data.features import split_features
 from mlops_assets.modeling.keras_model import train_model
-from mlops_assets.params import TrainConfig
+from mlops_assets.defs.config import TrainConfig
 
 start = time.perf_counter()
 frame = load_dataset(Path({path!r}), "target", "regression")

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from bench.common import Figure
-from mlops_assets.defs.sensors import WatchSettings, plan_git_tick
+from mlops_assets.defs.sensors import plan_git_tick
+from mlops_assets.settings import WatchSettings
 from mlops_assets_tests.support.git_repo import GitRepo
 
 GLOBS = ("data/*", "params.yaml", "mlops_assets/*")

@@ -63,7 +63,7 @@ def _tracking_waits(features, config, tracking_uri: str) -> float:
 def run(repeats: int = 6) -> list[Figure]:
     from mlops_assets.data.dataset import load_dataset
     from mlops_assets.data.features import split_features
-    from mlops_assets.params import TrainConfig
+    from mlops_assets.defs.config import TrainConfig
     from mlops_assets.settings import project_dir
     from mlops_assets_tests.support.tracking_servers import (
         dagshub_proxy,

@@ -15,7 +15,7 @@ import keras
 from mlops_assets.data.dataset import load_dataset
 from mlops_assets.data.features import split_features
 from mlops_assets.modeling.keras_model import build_model, predict, train_model
-from mlops_assets.params import DataConfig, SplitConfig, TrainConfig
+from mlops_assets.defs.config import DataConfig, SplitConfig, TrainConfig
 from mlops_assets.report.metrics import HEADLINE, compute_metrics
 
 data_cfg, split_cfg = DataConfig(), SplitConfig()

@@ -12,10 +12,12 @@ import yaml
 
 from mlops_assets import defs
 from mlops_assets.artifacts.store import DVC_MIRROR
-from mlops_assets.params import BUILTIN_PARAMS
+from mlops_assets.params import Params
 from mlops_assets.settings import project_dir
 from mlops_assets_tests.conftest import Workspace, run_config
 
+# section -> its keys, as params.yaml must hold them
+SECTIONS = {name: list(f.annotation.model_fields) for name, f in Params.model_fields.items()}
 STORAGE = "artifacts/storage"
 METRICS = f"artifacts/{DVC_MIRROR}/metrics.json"
 PLOTS = f"artifacts/{DVC_MIRROR}/plots"
@@ -54,7 +56,7 @@ def config_params(asset: str) -> set[str]:
     """The params.yaml keys (``section.key``) behind an asset's Config class fields."""
     schema = defs.get_assets_def(asset).op.config_schema
     fields = getattr(schema.config_type, "fields", None) or {}  # no Config class: Any
-    section_of = {key: section for section, keys in BUILTIN_PARAMS.items() for key in keys}
+    section_of = {key: section for section, keys in SECTIONS.items() for key in keys}
     return {f"{section_of[name]}.{name}" for name in fields}
 
 
@@ -69,10 +71,10 @@ def dvc_stages() -> dict:
 def stage_params(stage) -> set[str]:
     """A stage's params with whole sections (``- train``) expanded to their keys."""
     return {
-        f"{name}.{key}" if name in BUILTIN_PARAMS else name
+        f"{name}.{key}" if name in SECTIONS else name
         for dep in stage.params
         for name in dep.params
-        for key in (BUILTIN_PARAMS.get(name) or [None])
+        for key in (SECTIONS.get(name) or [None])
     }
 
 
@@ -99,7 +101,7 @@ def test_each_stage_runs_its_asset_on_its_params_and_produces_its_stored_output(
         assert {d for d in deps if d.startswith(STORAGE)} == {
             f"{STORAGE}/{parent}" for parent in upstream.get(name, ())
         }, name
-        assert f"mlops_assets/assets/{name}.py" in deps, name
+        assert f"mlops_assets/defs/assets/{name}.py" in deps, name
         assert all((project_dir() / d).exists() for d in deps if not d.startswith("artifacts/"))
         assert stage_params(stage) == config_params(name), name
 
