@@ -14,6 +14,7 @@ from mlops_assets.defs.schedules import build_schedule
 from mlops_assets.defs.sensors import git_changes_sensor, plan_git_tick, read_cursor, write_cursor
 from mlops_assets.settings import ScheduleSettings, WatchSettings, project_dir
 from mlops_assets_tests.support.git_repo import GitRepo
+from mlops_assets_tests.support.params import params_yaml
 
 GLOBS = ("data/*", "params.yaml", "mlops_assets/*")
 
@@ -70,7 +71,7 @@ def test_documentation_only_commits_do_not_retrain(repo):
 
 def test_a_burst_of_commits_yields_one_run_for_the_newest_with_every_changed_input(repo):
     cursor = {"main": repo.head()}
-    repo.commit({"params.yaml": "train:\n  epochs: 5\n"}, "params")
+    repo.commit({"params.yaml": params_yaml(train={"epochs": 5})}, "params")
     repo.commit({"README.md": "docs\n"}, "docs")
     newest = repo.commit({"mlops_assets/model.py": "x = 1\n"}, "code")
 

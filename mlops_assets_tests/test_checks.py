@@ -10,6 +10,8 @@ from mlops_assets.records import Baseline
 from mlops_assets.report.gate import evaluate_gate
 from mlops_assets_tests.conftest import ALL_ASSETS, SAMPLE_CSV, run_config
 
+TOLERANCE = 0.05  # params.yaml's gate.tolerance
+
 # A model that has barely moved from its random initialisation: far worse than the mean.
 UNTRAINED = {"epochs": 1, "learning_rate": 1e-6}
 
@@ -22,14 +24,14 @@ def baseline(**metrics: float) -> Baseline:
 
 
 def test_gate_passes_a_model_better_than_naive_and_within_tolerance_of_the_baseline():
-    gate = evaluate_gate("mae", {"mae": 41.0}, {"mae": 64.0}, baseline(mae=40.0))
+    gate = evaluate_gate("mae", {"mae": 41.0}, {"mae": 64.0}, baseline(mae=40.0), TOLERANCE)
 
     assert gate.passed and gate.reasons == []
     assert any("within tolerance" in note for note in gate.notes)
 
 
 def test_gate_fails_a_regression_model_more_than_tolerance_worse_than_the_baseline():
-    gate = evaluate_gate("mae", {"mae": 42.1}, {"mae": 64.0}, baseline(mae=40.0))
+    gate = evaluate_gate("mae", {"mae": 42.1}, {"mae": 64.0}, baseline(mae=40.0), TOLERANCE)
 
     assert not gate.passed
     [reason] = gate.reasons
@@ -45,14 +47,16 @@ def test_gate_tolerance_is_configurable():
 
 def test_gate_direction_follows_the_metric_for_classification():
     naive = {"roc_auc": 0.5}
-    assert evaluate_gate("roc_auc", {"roc_auc": 0.96}, naive, baseline(roc_auc=0.99)).passed
-    failed = evaluate_gate("roc_auc", {"roc_auc": 0.90}, naive, baseline(roc_auc=0.99))
+    assert evaluate_gate(
+        "roc_auc", {"roc_auc": 0.96}, naive, baseline(roc_auc=0.99), TOLERANCE
+    ).passed
+    failed = evaluate_gate("roc_auc", {"roc_auc": 0.90}, naive, baseline(roc_auc=0.99), TOLERANCE)
     assert not failed.passed and "at least 0.9405" in failed.reasons[0]
 
 
 def test_gate_fails_a_model_no_better_than_the_naive_predictor_even_without_baseline():
-    worse = evaluate_gate("mae", {"mae": 70.0}, {"mae": 64.0}, None)
-    equal = evaluate_gate("roc_auc", {"roc_auc": 0.5}, {"roc_auc": 0.5}, None)
+    worse = evaluate_gate("mae", {"mae": 70.0}, {"mae": 64.0}, None, TOLERANCE)
+    equal = evaluate_gate("roc_auc", {"roc_auc": 0.5}, {"roc_auc": 0.5}, None, TOLERANCE)
 
     assert not worse.passed and "naive predictor 64" in worse.reasons[0]
     assert not equal.passed
@@ -60,7 +64,7 @@ def test_gate_fails_a_model_no_better_than_the_naive_predictor_even_without_base
 
 
 def test_gate_ignores_a_baseline_without_the_headline_metric():
-    gate = evaluate_gate("mae", {"mae": 41.0}, {"mae": 64.0}, baseline(roc_auc=0.9))
+    gate = evaluate_gate("mae", {"mae": 41.0}, {"mae": 64.0}, baseline(roc_auc=0.9), TOLERANCE)
 
     assert gate.passed
     assert "has no 'mae' metric" in " ".join(gate.notes)

@@ -12,20 +12,14 @@ from dagster._core.instance.ref import InstanceRef
 
 from mlops_assets import run_tags
 from mlops_assets_tests.support.git_repo import project_repository
+from mlops_assets_tests.support.params import params_yaml
 from mlops_assets_tests.support.processes import process_group
 
 SENSOR = "git_changes"
 DEADLINE_SECONDS = 240  # the daemon's startup, one tick, one few-epoch run on a busy machine
-FAST_PARAMS = """\
-data:
-  path: data/diabetes.csv
-  target: target
-train:
-  epochs: 3
-  hidden_layers: [8]
-  learning_rate: 0.02
-  early_stopping_patience: 0
-"""
+FAST_PARAMS = params_yaml(
+    train={"epochs": 3, "hidden_layers": [8], "learning_rate": 0.02, "early_stopping_patience": 0}
+)
 
 
 def wait_for(what: str, check, deadline: float, daemon: subprocess.Popen, interval=1.0):

@@ -22,6 +22,7 @@ from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.settings import project_dir
 from mlops_assets_tests.conftest import FAST_TRAIN, Workspace, run_config
 from mlops_assets_tests.support.git_repo import project_repository
+from mlops_assets_tests.support.params import params_yaml
 from mlops_assets_tests.support.processes import process_group
 
 ROOT = project_dir()
@@ -257,16 +258,10 @@ def read_back(env: dict) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-FAST_PARAMS = """\
-data:
-  path: data/diabetes.csv
-  target: target
-train:
-  epochs: 2
-  hidden_layers: [8]
-  learning_rate: 0.02   # two epochs beat the naive predictor, so the model gate passes
-  early_stopping_patience: 0
-"""
+# two epochs beat the naive predictor, so the model gate passes
+FAST_PARAMS = params_yaml(
+    train={"epochs": 2, "hidden_layers": [8], "learning_rate": 0.02, "early_stopping_patience": 0}
+)
 
 
 def watched_project(tmp_path: Path, env: dict):

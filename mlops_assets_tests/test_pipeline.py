@@ -30,7 +30,7 @@ def test_graph_materialises_every_asset_and_promotes_a_complete_run(workspace):
         assert f"(plots/{plot}.png)" in report
     comment = (workspace.artifacts / "pr_comment.md").read_text()
     assert comment.startswith("<!-- mlops-assets report -->")
-    assert result.asset_materializations_for_node("pr_comment")[0].metadata["target"].value == (
+    assert result.asset_materializations_for_node("pr_comment")[0].metadata["posted_to"].value == (
         "local file"
     )
 

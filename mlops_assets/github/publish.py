@@ -147,7 +147,9 @@ def publish_report(
         reason = f"{ci.event_name} event"
     if thread is None:
         if not sha:
-            raise GitHubPublishError("nowhere to post: GITHUB_SHA is unset and the event names no PR")
+            raise GitHubPublishError(
+                "nowhere to post: GITHUB_SHA is unset and the event names no PR"
+            )
         thread = call(
             lambda: pull_request_of_commit(repo, sha),
             f"looking up the pull request of commit {sha[:12]}",

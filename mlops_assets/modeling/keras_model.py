@@ -1,6 +1,7 @@
 """The Keras model: built, trained seeded, and saved atomically.
 
-TensorFlow is imported inside the functions so that loading the Dagster code location stays light.
+TensorFlow is imported inside the functions (quietly, see ``tensorflow_import``) so that
+loading the Dagster code location stays light.
 """
 
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from mlops_assets.artifacts.atomic import write_atomic
+from mlops_assets.modeling.tensorflow_import import import_tensorflow
 from mlops_assets.params import TrainParams
 from mlops_assets.records import FeatureSet
 
@@ -28,6 +30,7 @@ def build_model(features: FeatureSet, hp: TrainParams):
     For regression the output is rescaled by the training target's mean and spread, so the
     network learns a standardised target yet the saved model predicts in the target's units.
     """
+    import_tensorflow()
     import keras
 
     inputs = keras.Input(shape=(len(features.feature_names),), name="features")
@@ -61,7 +64,7 @@ def input_pipelines(features: FeatureSet, hp: TrainParams):
     The validation rows are the last ``validation_fraction`` of the (already shuffled) training
     split, as Keras' own ``validation_split`` takes them.
     """
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     n_val = int(len(features.y_train) * hp.validation_fraction)
     n_fit = len(features.y_train) - n_val
@@ -86,8 +89,8 @@ def train_model(
     features: FeatureSet, hp: TrainParams, on_epoch: EpochLogger | None = None
 ) -> TrainingResult:
     """Fit seeded, so the same inputs give the same metrics; ``on_epoch`` reports progress."""
+    tf = import_tensorflow()
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(features.seed)
     tf.config.experimental.enable_op_determinism()
@@ -127,6 +130,7 @@ def save_model(model, path: Path) -> Path:
 
 
 def load_model(path: Path):
+    import_tensorflow()
     import keras
 
     return keras.saving.load_model(path)

@@ -1,0 +1,52 @@
+"""Importing TensorFlow without its import-time C++ log lines.
+
+TensorFlow 2.21 prints its CUDA and CPU-feature notices at import whatever
+``TF_CPP_MIN_LOG_LEVEL`` says (tensorflow/tensorflow#100442), and its first device query logs
+a ``failed call to cuInit`` error on a machine without a GPU. The import runs with file
+descriptor 2 captured; every line that is not one of those known notices is printed again, so
+a real error still shows.
+"""
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+
+NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IW]\d{4} [\d:. ]+\d+ (port|cudart_stub|cpu_feature_guard)\.cc:\d+\] .*"
+    r"|E\d{4} [\d:. ]+\d+ cuda_platform\.cc:\d+\] failed call to cuInit: .*"
+    r"|To enable the following instructions: .*"
+    r"|.*(oneDNN custom operations|Could not find cuda drivers|TensorFlow binary is optimized).*)$"
+)
+
+
+@contextlib.contextmanager
+def _filtered_stderr():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines():
+                if line and not NOISE.match(line):
+                    print(line, file=sys.stderr)
+
+
+def import_tensorflow():
+    """``import tensorflow``, quietly; later C++ notices below warnings stay off too."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with _filtered_stderr():
+        import tensorflow
+
+        tensorflow.config.list_physical_devices("GPU")  # the cuInit notice, caught here
+    return tensorflow

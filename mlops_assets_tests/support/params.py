@@ -1,0 +1,14 @@
+"""params.yaml variants for tests: the project's file with some keys changed (every key is
+required, as for DVC, so a test never writes a partial file by accident)."""
+
+import yaml
+
+from mlops_assets.settings import project_dir
+
+
+def params_yaml(**sections: dict) -> str:
+    """The project's params.yaml text with ``sections``' keys set, e.g. ``train={"epochs": 2}``."""
+    params = yaml.safe_load((project_dir() / "params.yaml").read_text())
+    for section, values in sections.items():
+        params[section] = {**params[section], **values}
+    return yaml.safe_dump(params, sort_keys=False)
