@@ -17,6 +17,7 @@ from mlops_assets.defs.assets.pr_comment import pr_comment
 from mlops_assets.defs.assets.raw_data import raw_data
 from mlops_assets.defs.assets.trained_model import trained_model
 from mlops_assets.defs.checks import ALL_CHECKS
+from mlops_assets.defs.console import compact_console_logger
 from mlops_assets.defs.jobs import retrain_job
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.dvc import DvcData
@@ -49,4 +50,5 @@ defs = Definitions(
     },
     # One process: the steps share one MLflow run and import TensorFlow once.
     executor=in_process_executor,
+    loggers={"console": compact_console_logger},
 )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 LATEST = "latest"
 RUNS = "runs"
+COMMENT = "pr_comment.md"  # the last pull-request comment body, wherever it was posted
 DVC_MIRROR = "dvc"  # plain copies of latest's metrics.json and plots/ (dvc.yaml metrics, plots)
 DVC_MIRRORED = ("metrics.json", "plots")
 
@@ -26,6 +27,10 @@ class RunArtifacts:
     @property
     def latest(self) -> Path:
         return self.root_path / LATEST
+
+    @property
+    def comment_path(self) -> Path:
+        return self.root_path / COMMENT
 
     def run_dir(self, run_id: str) -> Path:
         path = self.root_path / RUNS / run_id

@@ -2,17 +2,14 @@
 
 Dagster's own console logger prints every event at DEBUG level (step starts, inputs loaded,
 outputs handled: dozens of lines per run). This one shows the assets' own messages, check
-results, warnings and errors, with a failure's stack trace once. ``MLOPS_ASSETS_VERBOSE=1``
-brings back Dagster's full console log; the UI always has the whole event log.
+results, warnings and errors, with a failure's stack trace once. ``mlops-assets run`` names it
+in its run config unless asked to be verbose; the UI always has the whole event log.
 """
 
 import logging
-import os
 import sys
 
-from dagster import Field, build_init_logger_context, colored_console_logger, logger
-
-from mlops_assets.settings import VERBOSE, truthy
+from dagster import Field, logger
 
 # DEBUG-level Dagster events still worth a line each.
 SHOWN_EVENTS = {"ASSET_CHECK_EVALUATION"}
@@ -38,6 +35,10 @@ class CompactFormatter(logging.Formatter):
             text += "\n\n" + (getattr(data, "error_display_string", None) or error.to_string())
             if kind == "STEP_FAILURE":
                 _errors_shown.add(run_id)
+        if kind == "ASSET_CHECK_EVALUATION":
+            verdict = "passed" if data.passed else "FAILED"
+            text = f"check {data.check_name} {verdict}: {data.description or ''}".rstrip(": ")
+            step = data.asset_key.to_user_string()
         level = f"{record.levelname} " if record.levelno >= logging.WARNING else ""
         return f"{self.formatTime(record, self.datefmt)} {level}{step}: {text}"
 
@@ -60,13 +61,9 @@ class QuietFilter(logging.Filter):
 
 @logger(
     {"log_level": Field(str, is_required=False, default_value="INFO")},
-    description="One short line per message; Dagster's DEBUG events unless MLOPS_ASSETS_VERBOSE=1.",
+    description="One short line per message; Dagster's DEBUG events left out.",
 )
 def compact_console_logger(init_context):
-    if truthy(os.environ.get(VERBOSE)):
-        return colored_console_logger.logger_fn(
-            build_init_logger_context(logger_config={"log_level": "DEBUG", "name": "dagster"})
-        )
     # Not logging.getLogger: Dagster builds this logger several times per run, and a registered
     # logger would collect a handler each time.
     log = logging.Logger("mlops_assets.console", level=logging.DEBUG)  # noqa: LOG001

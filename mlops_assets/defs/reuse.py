@@ -12,11 +12,12 @@ import hashlib
 import json
 import os
 import pickle
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dagster import AssetExecutionContext, DataVersion, Output, build_input_context
+from dagster import AssetExecutionContext, BetaWarning, DataVersion, InputContext, Output
 
 from mlops_assets import run_tags, settings
 from mlops_assets.settings import truthy
@@ -66,25 +67,27 @@ class Reuse:
     def found(self) -> bool:
         return self.run_id is not None
 
+    def _output(self, value: Any, data_version: str | None, metadata: dict) -> Output:
+        with warnings.catch_warnings():  # data versions are beta, and what reuse is built on
+            warnings.simplefilter("ignore", BetaWarning)
+            version = DataVersion(data_version or self.fingerprint)
+            return Output(value, data_version=version, metadata=metadata)
+
     def restore(
         self, value: Any = None, metadata: dict | None = None, data_version: str | None = None
     ) -> Output:
         """The stored value (or ``value`` made from it) as this run's output, with the
         original's metadata (updated by ``metadata``) and the run it came from."""
-        return Output(
+        return self._output(
             self.value if value is None else value,
-            data_version=DataVersion(data_version or self.fingerprint),
-            metadata={**self.metadata, **(metadata or {}), **self._metadata(self.run_id)},
+            data_version,
+            {**self.metadata, **(metadata or {}), **self._metadata(self.run_id)},
         )
 
     def output(self, value: Any, metadata: dict, data_version: str | None = None) -> Output:
         """A freshly computed ``value``, stamped with the fingerprint (the data version too,
         unless ``data_version`` names another)."""
-        return Output(
-            value,
-            data_version=DataVersion(data_version or self.fingerprint),
-            metadata={**self._metadata(None), **metadata},
-        )
+        return self._output(value, data_version, {**self._metadata(None), **metadata})
 
     def _metadata(self, reused_from: str | None) -> dict:
         metadata = {FINGERPRINT: self.fingerprint, "reused": reused_from is not None}
@@ -111,8 +114,10 @@ def lookup(
         return fresh
     try:
         value = context.resources.io_manager.load_input(
-            # This run's instance: without one Dagster builds an ephemeral instance per call.
-            build_input_context(asset_key=context.asset_key, instance=context.instance)
+            # This run's instance and loggers (build_input_context would bring stock ones).
+            InputContext(
+                asset_key=context.asset_key, instance=context.instance, log_manager=context.log
+            )
         )
     # The stored output is gone, or no longer unpickles into today's classes: compute it again.
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError) as exc:

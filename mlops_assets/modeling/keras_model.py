@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from mlops_assets.artifacts.atomic import write_atomic
-from mlops_assets.modeling.tensorflow_import import import_tensorflow
+from mlops_assets.modeling.tensorflow_import import import_tensorflow, quiet_tensorflow
 from mlops_assets.params import TrainParams
 from mlops_assets.records import FeatureSet
 
@@ -133,9 +133,12 @@ def load_model(path: Path):
     import_tensorflow()
     import keras
 
-    return keras.saving.load_model(path)
+    with quiet_tensorflow():
+        return keras.saving.load_model(path)
 
 
 def predict(model, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     """Predictions as a flat float array (probabilities for classification)."""
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64).ravel()
+    with quiet_tensorflow():
+        predictions = model.predict(x, batch_size=batch_size, verbose=0)
+    return np.asarray(predictions, dtype=np.float64).ravel()

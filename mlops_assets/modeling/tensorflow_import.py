@@ -1,10 +1,10 @@
-"""Importing TensorFlow without its import-time C++ log lines.
+"""TensorFlow without its C++ log lines that say nothing to a user.
 
 TensorFlow 2.21 prints its CUDA and CPU-feature notices at import whatever
-``TF_CPP_MIN_LOG_LEVEL`` says (tensorflow/tensorflow#100442), and its first device query logs
-a ``failed call to cuInit`` error on a machine without a GPU. The import runs with file
-descriptor 2 captured; every line that is not one of those known notices is printed again, so
-a real error still shows.
+``TF_CPP_MIN_LOG_LEVEL`` says (tensorflow/tensorflow#100442), its first device query logs a
+``failed call to cuInit`` error on a machine without a GPU, and loading a saved model logs a
+harmless ``use_unbounded_threadpool`` error. Those calls run with file descriptor 2 captured;
+every line that is not one of those known notices is printed again, so a real error still shows.
 """
 
 import contextlib
@@ -17,13 +17,16 @@ NOISE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|[IW]\d{4} [\d:. ]+\d+ (port|cudart_stub|cpu_feature_guard)\.cc:\d+\] .*"
     r"|E\d{4} [\d:. ]+\d+ cuda_platform\.cc:\d+\] failed call to cuInit: .*"
+    r"|E\d{4} [\d:. ]+\d+ node_def_util\.cc:\d+\] NodeDef mentions attribute "
+    r"use_unbounded_threadpool .*"
     r"|To enable the following instructions: .*"
     r"|.*(oneDNN custom operations|Could not find cuda drivers|TensorFlow binary is optimized).*)$"
 )
 
 
 @contextlib.contextmanager
-def _filtered_stderr():
+def quiet_tensorflow():
+    """Run the block with TensorFlow's known notices left out of standard error."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as captured:
@@ -45,7 +48,7 @@ def import_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
-    with _filtered_stderr():
+    with quiet_tensorflow():
         import tensorflow
 
         tensorflow.config.list_physical_devices("GPU")  # the cuInit notice, caught here

@@ -86,11 +86,19 @@ def epoch_metrics(interval: float = 10.0) -> EpochMetrics:
     return EpochMetrics(send, interval)
 
 
-def log_model(model, location: TrackingLocation, saved_at: Path, check_timeout: float) -> str:
+def log_model(
+    model, location: TrackingLocation, saved_at: Path, check_timeout: float, example
+) -> str:
     """Log the Keras ``model`` to the active run, the way the server supports: MLflow 3's
     logged model where it exists, else (the 2.x line, DagsHub) an MLflow model directory as
-    plain run artifacts. Returns which; on failure names ``saved_at``, the local copy."""
+    plain run artifacts. ``example`` (a few input rows) gives the model its signature. Returns
+    which; on failure names ``saved_at``, the local copy."""
     import mlflow
+    from mlflow.models import infer_signature
+
+    from mlops_assets.modeling.keras_model import predict
+
+    signature = infer_signature(example, predict(model, example))
 
     run = mlflow.active_run()
     native = not location.is_remote or supports_logged_models(
@@ -100,13 +108,16 @@ def log_model(model, location: TrackingLocation, saved_at: Path, check_timeout: 
         if native:
             try:
                 mlflow.keras.log_model(
-                    model, name=MODEL_ARTIFACT_PATH, pip_requirements=_requirements()
+                    model,
+                    name=MODEL_ARTIFACT_PATH,
+                    pip_requirements=_requirements(),
+                    signature=signature,
                 )
                 return "logged model"
             except mlflow.MlflowException as error:
                 if "logged-models" not in str(error):  # the 2.x line, undetected
                     raise
-        _log_model_as_artifacts(model)
+        _log_model_as_artifacts(model, signature)
         return "run artifacts"
     except Exception as error:
         raise TrackingServerError(
@@ -161,10 +172,12 @@ def _requirements() -> list[str]:
     return [f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"]
 
 
-def _log_model_as_artifacts(model) -> None:
+def _log_model_as_artifacts(model, signature) -> None:
     import mlflow
 
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / MODEL_ARTIFACT_PATH
-        mlflow.keras.save_model(model, str(directory), pip_requirements=_requirements())
+        mlflow.keras.save_model(
+            model, str(directory), pip_requirements=_requirements(), signature=signature
+        )
         mlflow.log_artifacts(str(directory), artifact_path=MODEL_ARTIFACT_PATH)

@@ -16,8 +16,6 @@ from mlops_assets.github.context import CIContext
 from mlops_assets.github.publish import publish_report
 from mlops_assets.records import MetricsReport
 
-COMMENT_FILE = "pr_comment.md"
-
 
 def _run_duration(context: AssetExecutionContext) -> float | None:
     record = context.instance.get_run_record_by_id(context.run_id)
@@ -33,7 +31,7 @@ def pr_comment(
     github: GitHubResource,
 ) -> Output[str]:
     """Posts the report as a sticky comment, or writes it to a local file with no GitHub context."""
-    path = artifacts.store.root_path / COMMENT_FILE
+    path = artifacts.store.comment_path
     ci = CIContext.from_env(os.environ)
     published = publish_report(
         metrics_report,

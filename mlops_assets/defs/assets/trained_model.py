@@ -69,7 +69,7 @@ def trained_model(
             progress = epoch_logger(context, params.epochs)
             result = train_model(features, params, on_epoch=each_epoch(progress, curves))
         path = save_model(result.model, artifacts.store.run_dir(context.run_id) / MODEL_FILE)
-        logged_as = tracking.log_model(result.model, saved_at=path)
+        logged_as = tracking.log_model(result.model, saved_at=path, example=features.x_train[:5])
 
     model = TrainedModel(path=str(path), history=result.history, params=params.model_dump())
     context.log.info(f"trained {model.epochs_run} epochs; saved {path}")

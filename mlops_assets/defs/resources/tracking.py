@@ -8,12 +8,13 @@ in ``mlops_assets.tracking.mlflow_client``.
 """
 
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import SimpleNamespace
 
-from dagster import AssetExecutionContext, ConfigurableResource
+from dagster import AssetExecutionContext, BetaWarning, ConfigurableResource
 from pydantic import Field
 
 from mlops_assets import run_tags
@@ -77,12 +78,12 @@ class MlflowTracking(ConfigurableResource):
     def run(self, context: AssetExecutionContext) -> Iterator:
         """The MLflow run of this Dagster run, as dagster-mlflow's ``MlFlow`` handle."""
         import mlflow
-        from dagster_mlflow.resources import MlFlow
 
         with mlflow_client.connected(self.location(), self.check_timeout) as location:
             tags = {**git_tags(project_dir(), os.environ), **ci_tags(os.environ)}
             init_context = SimpleNamespace(
-                log=context.log,
+                # dagster-mlflow announces the MLflow run at INFO; the run log has no use for it.
+                log=SimpleNamespace(info=context.log.debug),
                 run_id=context.run_id,
                 dagster_run=context.run,
                 resource_config={
@@ -91,7 +92,11 @@ class MlflowTracking(ConfigurableResource):
                     "extra_tags": tags,
                 },
             )
-            handle = MlFlow(init_context)
+            with warnings.catch_warnings():  # dagster-mlflow is beta; this is our one use of it
+                warnings.simplefilter("ignore", BetaWarning)
+                from dagster_mlflow.resources import MlFlow
+
+                handle = MlFlow(init_context)
             try:
                 yield handle
             except BaseException:
@@ -105,10 +110,12 @@ class MlflowTracking(ConfigurableResource):
         """Per-epoch curves for the active run, in a few batched requests. Call inside ``run()``."""
         return mlflow_client.epoch_metrics(interval)
 
-    def log_model(self, model, saved_at: Path) -> str:
+    def log_model(self, model, saved_at: Path, example) -> str:
         """Log the Keras model to the active run (see ``mlflow_client.log_model``). Call it inside
         ``run()``: that is where the run is active and the credentials set."""
-        return mlflow_client.log_model(model, self.location(), saved_at, self.check_timeout)
+        return mlflow_client.log_model(
+            model, self.location(), saved_at, self.check_timeout, example
+        )
 
     def run_url(self, experiment_id: str, run_id: str) -> str | None:
         """Where a reviewer opens the run (DagsHub's experiment page on DagsHub)."""

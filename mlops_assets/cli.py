@@ -1,0 +1,115 @@
+"""``mlops-assets run``: the whole retrain graph from the command line, with a run log a person
+reads and a summary at the end. What ``make run`` and the GitHub Actions workflow call.
+
+It launches the ``retrain`` job in this process on the instance in ``$DAGSTER_HOME`` (so the
+run shows in the UI, and skip-unchanged works across runs), with the compact console logger
+unless ``--verbose`` (or ``MLOPS_ASSETS_VERBOSE=1``) asks for Dagster's full event log.
+Exit code 0 when the run succeeded, 1 when it failed (a refused model included).
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from mlops_assets import run_tags, settings
+from mlops_assets.settings import truthy
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="mlops-assets", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="materialise every asset of the retrain graph")
+    run.add_argument("--config-json", default="", help="Dagster run config, e.g. fewer epochs")
+    run.add_argument("--force", action="store_true", help="recompute every asset")
+    run.add_argument("--verbose", action="store_true", help="Dagster's full event log")
+    return parser.parse_args(argv)
+
+
+def run_config(config_json: str, verbose: bool) -> dict:
+    try:
+        config = json.loads(config_json) if config_json.strip() else {}
+    except json.JSONDecodeError as error:
+        raise SystemExit(f"mlops-assets: --config-json is not JSON: {error}") from None
+    if not isinstance(config, dict):
+        raise SystemExit("mlops-assets: --config-json must be a JSON object")
+    if not verbose:
+        config.setdefault("loggers", {"console": {}})  # defs/console.py
+    return config
+
+
+def ensure_instance_dir(home: Path) -> None:
+    """``$DAGSTER_HOME`` with a ``dagster.yaml`` (Dagster's defaults, telemetry included), so a
+    first run on a fresh checkout or CI runner needs no setup and gets no notice about it."""
+    home.mkdir(parents=True, exist_ok=True)
+    settings_file = home / "dagster.yaml"
+    if not settings_file.exists():
+        settings_file.write_text(INSTANCE_SETTINGS, encoding="utf-8")
+
+
+INSTANCE_SETTINGS = """\
+# Dagster instance settings (https://docs.dagster.io/deployment/oss/dagster-yaml). Empty: the
+# defaults. Dagster's usage statistics are on by default; to turn them off:
+# telemetry:
+#   enabled: false
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # MLflow's own INFO lines (creating the store's tables, ...) are not the run's news.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    verbose = args.verbose or truthy(os.environ.get(settings.VERBOSE))
+
+    from dagster import DagsterInstance
+
+    from mlops_assets.definitions import defs
+    from mlops_assets.defs.jobs import RETRAIN_JOB
+
+    if home := os.environ.get("DAGSTER_HOME"):
+        ensure_instance_dir(Path(home))
+        instance = DagsterInstance.get()
+    else:
+        print("DAGSTER_HOME is unset: this run's history is not kept", file=sys.stderr)
+        instance = DagsterInstance.ephemeral()
+    tags = {run_tags.FORCE: "1"} if args.force else {}
+    result = defs.resolve_job_def(RETRAIN_JOB).execute_in_process(
+        run_config=run_config(args.config_json, verbose),
+        instance=instance,
+        tags=tags,
+        raise_on_error=False,
+    )
+    print_summary(result, defs)
+    return 0 if result.success else 1
+
+
+def _output(result, node: str):
+    try:
+        return result.output_for_node(node)
+    except Exception:  # noqa: BLE001 - the step failed or did not run: nothing to summarise
+        return None
+
+
+def print_summary(result, defs) -> None:
+    from mlops_assets.report.summary import browse_commands, run_summary
+
+    report = _output(result, "metrics_report")
+    if report is None:
+        print(f"\nrun {result.run_id} failed before the report; see the errors above")
+        return
+    artifacts = defs.resources["artifacts"].store
+    comment = _output(result, "pr_comment")
+    tracking_uri = defs.resources["tracking"].location().uri
+    lines = run_summary(
+        report,
+        latest=artifacts.latest,
+        comment_path=artifacts.comment_path,
+        comment_url=comment if comment and comment.startswith("http") else None,
+        browse=browse_commands(report.mlflow_run_url, tracking_uri),
+    )
+    print("\n" + "\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The few lines a run ends with: the verdict and where to look next. Pure text."""
+
+from pathlib import Path
+
+from mlops_assets.records import MetricsReport
+from mlops_assets.report.comment import compare
+
+
+def shown(path: Path | str) -> str:
+    """``path`` relative to the working directory when it lies below it, else absolute."""
+    path = Path(path)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def verdict_line(report: MetricsReport) -> str:
+    """``mae 39.21 · baseline 40.1 (-2.2%) · quality gate passed``."""
+    value = report.metrics[report.headline]
+    parts = [f"{report.headline} {value:.4g}"]
+    base = report.baseline.metrics.get(report.headline) if report.baseline else None
+    if base is None:
+        parts.append("no baseline yet")
+    else:
+        delta, _ = compare(report.headline, value, base)
+        change = f" ({delta / abs(base):+.1%})" if delta and base else ""
+        parts.append(f"baseline {base:.4g}{change}")
+    parts.append("quality gate passed" if report.gate_passed else "quality gate FAILED")
+    return " · ".join(parts)
+
+
+def run_summary(
+    report: MetricsReport,
+    *,
+    latest: Path,
+    comment_path: Path,
+    comment_url: str | None,
+    browse: list[str],
+) -> list[str]:
+    """The closing lines: the verdict, the files it produced, and how to browse the run."""
+    home = latest if report.gate_passed else Path(report.directory)
+    lines = [verdict_line(report)]
+    if report.gate_passed:
+        lines.append(f"promoted to {shown(latest)}")
+    else:
+        lines += [f"  {reason}" for reason in report.gate_reasons]
+        lines.append(f"{shown(latest)} left as it was; this run's files are in {shown(home)}")
+    lines += [
+        f"model    {shown(home / 'model.keras')}",
+        f"report   {shown(home / 'report.md')}",
+        f"comment  {comment_url or shown(comment_path)}",
+    ]
+    lines += [f"browse   {command}" for command in browse]
+    return lines
+
+
+def browse_commands(mlflow_run_url: str | None, tracking_uri: str) -> list[str]:
+    """How to look at the run: the Dagster UI, and the MLflow run or a local MLflow UI."""
+    dagster = "make dev   (the Dagster UI: lineage, runs, metadata)"
+    if mlflow_run_url:
+        return [dagster, mlflow_run_url]
+    if tracking_uri.startswith("sqlite:///"):
+        tracking_uri = f"sqlite:///{shown(tracking_uri.removeprefix('sqlite:///'))}"
+    return [dagster, f"mlflow ui --backend-store-uri {tracking_uri}"]
