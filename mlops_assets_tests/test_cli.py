@@ -1,8 +1,10 @@
-"""The graph as users launch it: the Dagster CLI in a fresh process, and the lineage the UI shows."""
+"""The graph as users launch it: ``mlops-assets run`` and the Dagster CLI in a fresh process, and
+the lineage the UI shows."""
 
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +68,66 @@ def test_cli_exits_non_zero_and_names_the_file_when_the_data_is_missing(tmp_path
     result = materialize(tmp_path, "raw_data", config)
     assert result.returncode != 0
     assert "data/nope.csv: data file not found" in result.stderr + result.stdout
+
+
+def mlops_assets_run(tmp_path: Path, *args: str, cwd: Path | None = None, **env: str):
+    """``python -m mlops_assets run`` as make run and the workflows call it."""
+    return subprocess.run(
+        [sys.executable, "-m", "mlops_assets", "run", *args],
+        env={**cli_env(tmp_path), **env},
+        cwd=cwd or tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+NOISE = re.compile(
+    r"DEBUG|Warning|warnings\.warn|absl|cuda|cpu_feature_guard|oneDNN|node_def_util|Telemetry"
+)
+
+
+def test_a_run_prints_a_short_log_and_ends_on_the_metric_the_gate_and_the_files(tmp_path):
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / ".telemetry").mkdir()  # an instance that has shown Dagster's banner
+    (tmp_path / "home" / ".telemetry" / "id.yaml").write_text("instance_id: test\n")
+    done = mlops_assets_run(tmp_path, "--config-json", TINY)
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = (done.stdout + done.stderr).splitlines()
+    assert len(lines) <= 60, "\n".join(lines)
+    assert [line for line in lines if NOISE.search(line)] == []
+    for asset in ("raw_data", "features", "trained_model", "metrics_report", "pr_comment"):
+        assert any(f" {asset}: " in line for line in lines), asset
+    assert any("trained_model: epoch 3/3: " in line for line in lines)
+    mae = json.loads((tmp_path / "artifacts" / "latest" / "metrics.json").read_text())["mae"]
+    summary = done.stdout.strip().splitlines()
+    assert summary[0] == f"mae {mae:.4g} · no baseline yet · quality gate passed"
+    assert "model    artifacts/latest/model.keras" in summary
+    assert "report   artifacts/latest/report.md" in summary
+    assert "comment  artifacts/pr_comment.md" in summary
+    assert (tmp_path / "home" / "dagster.yaml").exists()  # made on first use
+
+
+def test_a_refused_model_fails_the_run_and_the_summary_says_why(tmp_path):
+    assert mlops_assets_run(tmp_path, "--config-json", TINY).returncode == 0
+    worse = {"epochs": 1, "hidden_layers": [1], "learning_rate": 0.0001}
+    config = json.dumps({"ops": {"trained_model": {"config": {**FAST_TRAIN, **worse}}}})
+    done = mlops_assets_run(tmp_path, "--config-json", config)
+
+    assert done.returncode == 1
+    summary = done.stdout.strip().splitlines()
+    assert "quality gate FAILED" in summary[0]
+    assert any("regressed beyond the tolerance" in line for line in summary)
+    assert any(line.startswith("artifacts/latest left as it was") for line in summary)
+
+
+def test_verbose_brings_back_dagsters_event_log(tmp_path):
+    config = json.dumps({"ops": {"raw_data": {"config": {"path": "data/nope.csv"}}}})
+    done = mlops_assets_run(tmp_path, "--config-json", config, MLOPS_ASSETS_VERBOSE="1")
+
+    assert done.returncode == 1
+    assert "DEBUG" in done.stderr and "RUN_FAILURE" in done.stderr
+    assert "data/nope.csv: data file not found" in done.stderr
+    assert "failed before the report" in done.stdout
