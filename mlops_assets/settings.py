@@ -5,8 +5,8 @@ When things are read:
   (each CLI run, each ``dagster dev`` reload) and hands explicit values to the resources.
 - The sensors read their watch settings and ``params.yaml``'s ``automation`` section at every
   tick, so changing them needs no restart (the schedule's cron and the on/off defaults do).
-- A step reads what GitHub Actions says about the run (``GITHUB_SHA``, the event payload) and
-  what MLflow reads itself (credentials) when it runs.
+- A step reads ``MLOPS_ASSETS_FORCE``, what GitHub Actions says about the run (``GITHUB_SHA``,
+  the event payload) and what MLflow reads itself (credentials) when it runs.
 No Dagster import: the plain packages and the tests use it too.
 """
 

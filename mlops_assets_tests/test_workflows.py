@@ -165,7 +165,7 @@ def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
     )
     try:
         played = player.play("retrain", event, tmp_path / "play")
-        first_comments = [(c.id, c.body) for c in github.comments_on("issue", 42)]
+        first_comments = [(c.id, c.body) for c in github.sticky_comment_on("issue", 42)]
         replayed = player.play("retrain", event, tmp_path / "replay")
     finally:
         github.stop()
@@ -191,7 +191,7 @@ def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
     assert github.token not in played.failure_log() + posted_body
     # The second play of the same event edits that comment: still exactly one on the PR.
     assert replayed.succeeded, replayed.failure_log()
-    [sticky] = github.comments_on("issue", 42)
+    [sticky] = github.sticky_comment_on("issue", 42)
     assert sticky.id == posted_id
     assert sticky.body == (replayed.workspace / "artifacts" / "pr_comment.md").read_text()
     assert len(github.calls("PATCH", r"/issues/comments/")) == 1

@@ -1,7 +1,7 @@
 """What GitHub Actions tells a step about itself, and where the report should go.
 
 Pure: the standard ``GITHUB_*`` variables and the event payload in, a ``CommentThread`` out.
-Pushes need an API call to find their pull request; that lives in ``comments.py``.
+Pushes need an API call to find their pull request; that lives in ``sticky_comment.py``.
 """
 
 import json

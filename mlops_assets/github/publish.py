@@ -10,7 +10,6 @@ from pathlib import Path
 
 from mlops_assets.artifacts.atomic import write_text_atomic
 from mlops_assets.github.client import github_client
-from mlops_assets.github.comments import PERMISSION, pull_request_of_commit, upsert_comment
 from mlops_assets.github.context import (
     CIContext,
     CommentThread,
@@ -27,6 +26,7 @@ from mlops_assets.github.plots import (
     mlflow_plots,
 )
 from mlops_assets.github.retry import GitHubPublishError, RetryPolicy, call_with_retries
+from mlops_assets.github.sticky_comment import PERMISSION, pull_request_of_commit, upsert_comment
 from mlops_assets.records import MetricsReport
 from mlops_assets.redaction import redact_secret
 from mlops_assets.report.comment import CommentLinks, PublishedPlots, render_comment, sticky_marker
