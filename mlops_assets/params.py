@@ -109,3 +109,9 @@ def load_params(path: Path) -> Params:
     except ValidationError as exc:
         problems = "; ".join(_problem(error, sections) for error in exc.errors())
         raise ParamsError(f"{path}: {problems}") from None
+
+
+def flat(section: str, values: dict) -> dict[str, str]:
+    """``values`` under their params.yaml names, ``section.key``, as strings: the one vocabulary
+    of MLflow's params, ``dvc params diff``, the report and the baseline comparison."""
+    return {f"{section}.{key}": str(value) for key, value in values.items()}

@@ -44,9 +44,9 @@ class FeatureSet:
     variance: np.ndarray
     seed: int
     data_hash: str = ""
-    # What the split was made from, for the experiment tracker: ``data.*`` params and where
-    # the data came from (git, or which DVC remote).
-    params: dict = field(default_factory=dict)
+    # What the split was made from, for the experiment tracker: ``data.*`` params (params.flat)
+    # and where the data came from (git, or which DVC remote).
+    params: dict[str, str] = field(default_factory=dict)
     data_source: str = ""
 
     @property
@@ -62,7 +62,7 @@ class TrainedModel:
 
     path: str
     history: dict[str, list[float]]
-    params: dict
+    params: dict[str, str]  # ``data.*`` and ``train.*``, as logged to MLflow (params.flat)
 
     @property
     def epochs_run(self) -> int:
@@ -92,7 +92,7 @@ class MetricsReport:
     markdown: str
     directory: str
     history: dict[str, list[float]] = field(default_factory=dict)
-    params: dict = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)  # as TrainedModel.params
     data_hash: str = ""
     plots: dict[str, str] = field(default_factory=dict)  # name -> absolute PNG path
     mlflow_run_id: str | None = None

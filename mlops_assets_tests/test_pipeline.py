@@ -35,6 +35,30 @@ def test_graph_materialises_every_asset_and_promotes_a_complete_run(workspace):
     )
 
 
+def test_a_changed_parameter_is_the_one_row_of_what_changed_against_a_real_baseline_run(
+    workspace, monkeypatch
+):
+    """Both sides come from real runs: the baseline's params as MLflow returns them, this run's
+    as the assets carry them."""
+    monkeypatch.setenv("GITHUB_HEAD_REF", "main")  # the branch both runs are tagged with
+    monkeypatch.delenv("GITHUB_BASE_REF", raising=False)  # compared against main
+    first = workspace.materialize().output_for_node("metrics_report")
+    second = workspace.materialize(config=run_config(train={"learning_rate": 0.021}))
+
+    report = second.output_for_node("metrics_report")
+    assert report.baseline.run_id == first.mlflow_run_id
+    comment = (workspace.artifacts / "pr_comment.md").read_text()
+    changed = comment.split("### What changed in the inputs")[1].split("\n### ")[0]
+    rows = [line for line in changed.splitlines() if line.startswith("| ")]
+    assert rows == [
+        "| parameter | baseline | this commit |",
+        "| train.learning_rate | `0.02` | `0.021` |",
+    ]
+    assert "- data: unchanged" in changed
+    everything = comment.split("<summary>All parameters</summary>")[1]
+    assert "| train.epochs | `3` |" in everything and "| data.seed | `42` |" in everything
+
+
 def test_raw_data_records_the_file_hash_as_data_version(workspace):
     import hashlib
 

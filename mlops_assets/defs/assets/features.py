@@ -7,10 +7,11 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 from mlops_assets.data.features import feature_statistics, split_features
 from mlops_assets.defs.config import SplitConfig
 from mlops_assets.defs.reuse import lookup
+from mlops_assets.params import flat
 from mlops_assets.records import Dataset, FeatureSet
 
 
-@asset(code_version="2", group_name="retrain", kinds={"numpy"})
+@asset(code_version="3", group_name="retrain", kinds={"numpy"})
 def features(
     context: AssetExecutionContext, config: SplitConfig, raw_data: Dataset
 ) -> Output[FeatureSet]:
@@ -29,7 +30,7 @@ def features(
             config.seed,
             data_hash=raw_data.data_hash,
         ),
-        params={f"data.{k}": v for k, v in {**raw_data.params, **config.model_dump()}.items()},
+        params=flat("data", {**raw_data.params, **config.model_dump()}),
         data_source=raw_data.origin,
     )
     context.log.info(

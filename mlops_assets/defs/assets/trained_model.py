@@ -9,7 +9,7 @@ from mlops_assets.defs.config import TrainConfig
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.defs.reuse import lookup
-from mlops_assets.params import TrainParams
+from mlops_assets.params import TrainParams, flat
 from mlops_assets.records import FeatureSet, TrainedModel
 
 MODEL_FILE = "model.keras"
@@ -38,7 +38,7 @@ def each_epoch(*loggers):
     return log
 
 
-@asset(code_version="1", group_name="retrain", kinds={"keras", "tensorflow"})
+@asset(code_version="2", group_name="retrain", kinds={"keras", "tensorflow"})
 def trained_model(
     context: AssetExecutionContext,
     config: TrainConfig,
@@ -58,10 +58,10 @@ def trained_model(
     from mlops_assets.modeling.keras_model import save_model, train_model
 
     params = TrainParams(**config.model_dump())
+    # What the model was made with, in the vocabulary of MLflow and the baseline comparison.
+    run_params = {**features.params, **flat("train", params.model_dump())}
     with tracking.run(context) as mlf:
-        mlf.log_params(
-            {**features.params, **{f"train.{k}": v for k, v in params.model_dump().items()}}
-        )
+        mlf.log_params(run_params)
         mlf.set_tags(
             {run_tags.DATA_HASH: features.data_hash, run_tags.DATA_SOURCE: features.data_source}
         )
@@ -71,7 +71,7 @@ def trained_model(
         path = save_model(result.model, artifacts.store.run_dir(context.run_id) / MODEL_FILE)
         logged_as = tracking.log_model(result.model, saved_at=path, example=features.x_train[:5])
 
-    model = TrainedModel(path=str(path), history=result.history, params=params.model_dump())
+    model = TrainedModel(path=str(path), history=result.history, params=run_params)
     context.log.info(f"trained {model.epochs_run} epochs; saved {path}")
     final = {k: v[-1] for k, v in result.history.items() if v}
     return reuse.output(
