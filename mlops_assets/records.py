@@ -82,6 +82,21 @@ class Baseline:
 
 
 @dataclass(frozen=True)
+class Interval:
+    """Where a metric would likely fall on other held-out rows (``report.noise``)."""
+
+    low: float
+    high: float
+    level: float = 0.95
+
+    def __contains__(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def __str__(self) -> str:
+        return f"{self.level:.0%} interval {self.low:.4g} to {self.high:.4g}"
+
+
+@dataclass(frozen=True)
 class MetricsReport:
     """Everything the publishing step needs to say what this run found."""
 
@@ -98,6 +113,7 @@ class MetricsReport:
     mlflow_run_id: str | None = None
     mlflow_run_url: str | None = None
     baseline: Baseline | None = None
+    interval: Interval | None = None  # the headline's bootstrap interval (report.noise)
     gate_passed: bool = True
     gate_reasons: list[str] = field(default_factory=list)
     reused_from_run: str | None = None  # the run that trained this model, when not this one

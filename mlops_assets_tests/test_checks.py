@@ -6,7 +6,7 @@ import pytest
 
 from mlops_assets.data import quality
 from mlops_assets.defs.checks import ALL_CHECKS
-from mlops_assets.records import Baseline
+from mlops_assets.records import Baseline, Interval
 from mlops_assets.report.gate import evaluate_gate
 from mlops_assets_tests.conftest import ALL_ASSETS, SAMPLE_CSV, run_config
 
@@ -178,3 +178,24 @@ def test_duplicate_heavy_data_is_refused_before_training(workspace, tmp_path):
     assert not check.passed and "99 of 541 rows" in check.description
     assert result.asset_materializations_for_node("features") == []
     assert not workspace.latest.exists()
+
+
+def test_a_regression_beyond_the_tolerance_but_within_noise_passes_and_says_so():
+    noisy = Interval(38.0, 47.0)  # the baseline's 40 lies inside
+    gate = evaluate_gate("mae", {"mae": 42.5}, {"mae": 64.0}, baseline(mae=40.0), TOLERANCE, noisy)
+
+    assert gate.passed
+    [note] = [n for n in gate.notes if "baseline" in n]
+    assert "at most 42 allowed" in note and "95% interval 38 to 47" in note
+    assert note.endswith("beyond the tolerance but within noise")
+
+
+def test_a_regression_beyond_tolerance_and_noise_is_refused_with_both_numbers():
+    tight = Interval(41.5, 43.5)
+    gate = evaluate_gate("mae", {"mae": 42.5}, {"mae": 64.0}, baseline(mae=40.0), TOLERANCE, tight)
+
+    assert not gate.passed
+    [reason] = gate.reasons
+    assert "at most 42 allowed with tolerance 5%" in reason
+    assert "95% interval 41.5 to 43.5" in reason
+    assert reason.endswith("regressed beyond the tolerance and beyond noise")

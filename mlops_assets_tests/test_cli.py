@@ -103,7 +103,8 @@ def test_a_run_prints_a_short_log_and_ends_on_the_metric_the_gate_and_the_files(
     assert any("trained_model: epoch 3/3: " in line for line in lines)
     mae = json.loads((tmp_path / "artifacts" / "latest" / "metrics.json").read_text())["mae"]
     summary = done.stdout.strip().splitlines()
-    assert summary[0] == f"mae {mae:.4g} · no baseline yet · quality gate passed"
+    assert summary[0].startswith(f"mae {mae:.4g} (95% interval ")
+    assert summary[0].endswith(") · no baseline yet · quality gate passed")
     assert "model    artifacts/latest/model.keras" in summary
     assert "report   artifacts/latest/report.md" in summary
     assert "comment  artifacts/pr_comment.md" in summary

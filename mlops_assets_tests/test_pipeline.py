@@ -35,11 +35,11 @@ def test_graph_materialises_every_asset_and_promotes_a_complete_run(workspace):
     )
 
 
-def test_a_changed_parameter_is_the_one_row_of_what_changed_against_a_real_baseline_run(
+def test_a_hair_of_learning_rate_is_one_changed_row_within_noise_and_a_bad_model_is_refused(
     workspace, monkeypatch
 ):
-    """Both sides come from real runs: the baseline's params as MLflow returns them, this run's
-    as the assets carry them."""
+    """Both sides come from real runs: the baseline's params and metrics as MLflow returns them,
+    this run's as the assets carry them."""
     monkeypatch.setenv("GITHUB_HEAD_REF", "main")  # the branch both runs are tagged with
     monkeypatch.delenv("GITHUB_BASE_REF", raising=False)  # compared against main
     first = workspace.materialize().output_for_node("metrics_report")
@@ -57,6 +57,16 @@ def test_a_changed_parameter_is_the_one_row_of_what_changed_against_a_real_basel
     assert "- data: unchanged" in changed
     everything = comment.split("<summary>All parameters</summary>")[1]
     assert "| train.epochs | `3` |" in everything and "| data.seed | `42` |" in everything
+    assert report.gate_passed and report.baseline.metrics["mae"] in report.interval
+    assert "⚪ within noise" in comment.split("### Metrics")[0]
+
+    worse = {"epochs": 1, "hidden_layers": [1], "learning_rate": 0.0001}
+    refused = workspace.materialize(config=run_config(train=worse), raise_on_error=False)
+    bad = refused.output_for_node("metrics_report")
+    assert not bad.gate_passed
+    [reason] = [r for r in bad.gate_reasons if "vs baseline" in r]
+    assert "allowed with tolerance 5%" in reason and f"{bad.interval}" in reason
+    assert reason.endswith("beyond the tolerance and beyond noise")
 
 
 def test_raw_data_records_the_file_hash_as_data_version(workspace):

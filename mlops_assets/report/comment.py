@@ -86,6 +86,17 @@ def compare(name: str, value: float, baseline: float | None) -> tuple[float | No
     return delta, "🟢 better" if improved else "🔴 worse"
 
 
+def headline_verdict(report: MetricsReport) -> tuple[float | None, str]:
+    """The headline's change from the baseline, and ``within noise`` when the baseline's value
+    lies inside this run's bootstrap interval."""
+    value = report.metrics[report.headline]
+    base = report.baseline.metrics.get(report.headline) if report.baseline else None
+    delta, verdict = compare(report.headline, value, base)
+    if delta and report.interval is not None and base in report.interval:
+        verdict = "⚪ within noise"
+    return delta, verdict
+
+
 def _change(delta: float | None, baseline: float | None) -> str:
     if delta is None:
         return "—"
@@ -101,15 +112,16 @@ def status_section(report: MetricsReport) -> str:
     headline = report.headline
     value = report.metrics.get(headline)
     base = report.baseline.metrics.get(headline) if report.baseline else None
-    delta, verdict = compare(headline, value, base) if value is not None else (None, "")
+    delta, verdict = headline_verdict(report)
     against = (
         f"baseline {_fmt(base)}, {verdict} {_change(delta, base)}"
         if base is not None
         else "no baseline yet"
     )
+    spread = f" · {report.interval} over resampled held-out rows" if report.interval else ""
     arrow = "↑" if _better(headline) else "↓"
     gate = "✅ **Quality gate passed**" if report.gate_passed else "❌ **Quality gate failed**"
-    lines = [f"{gate} · **{headline}** {arrow} = **{_fmt(value)}** ({against})"]
+    lines = [f"{gate} · **{headline}** {arrow} = **{_fmt(value)}** ({against}){spread}"]
     lines += [f"- {_clip(reason, 400)}" for reason in report.gate_reasons[:MAX_LIST_ITEMS]]
     if len(report.gate_reasons) > MAX_LIST_ITEMS:
         lines.append(f"- … and {len(report.gate_reasons) - MAX_LIST_ITEMS} more")
@@ -128,6 +140,8 @@ def metrics_section(report: MetricsReport) -> str:
     for name, value in report.metrics.items():
         base = baseline.get(name)
         delta, verdict = compare(name, value, base)
+        if name == report.headline:
+            delta, verdict = headline_verdict(report)
         label = f"**{name}**" if name == report.headline else name
         rows.append(
             f"| {label} | {'↑ higher' if _better(name) else '↓ lower'} | {_fmt(value)} "

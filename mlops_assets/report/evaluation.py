@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_assets.artifacts.atomic import write_text_atomic
-from mlops_assets.records import FeatureSet, TrainedModel
+from mlops_assets.records import FeatureSet, Interval, TrainedModel
 from mlops_assets.report.markdown import render_report, with_reuse_note
 from mlops_assets.report.metrics import HEADLINE, compute_metrics, naive_metrics
+from mlops_assets.report.noise import bootstrap_interval
 
 
 @dataclass(frozen=True)
 class Evaluation:
     headline: str
     metrics: dict[str, float]
+    interval: Interval  # the headline's, over resampled held-out rows
     naive: dict[str, float]
     plots: dict[str, Path]
     markdown: str
@@ -56,9 +58,11 @@ def evaluate(
     )
     if reused_from_run:
         markdown = with_reuse_note(markdown, reused_from_run, "Model reused")
+    headline = HEADLINE[features.task]
     return Evaluation(
-        headline=HEADLINE[features.task],
+        headline=headline,
         metrics=metrics,
+        interval=bootstrap_interval(headline, features.y_test, y_out, seed=features.seed),
         naive=naive,
         plots=plots,
         markdown=markdown,

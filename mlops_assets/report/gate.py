@@ -1,13 +1,14 @@
 """The model quality gate: may this model replace the last good one? Pure, from plain values.
 
 A model fails when its headline metric is no better than a featureless (naive) predictor's, or
-worse than the baseline run's by more than ``tolerance`` (relative: 0.05 allows 5% worse).
+worse than the baseline run's by more than ``tolerance`` (relative: 0.05 allows 5% worse) and
+by more than the noise of one split (the baseline's value outside this run's interval).
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from mlops_assets.records import Baseline
+from mlops_assets.records import Baseline, Interval
 from mlops_assets.report.metrics import HIGHER_IS_BETTER
 
 
@@ -30,8 +31,11 @@ def evaluate_gate(
     naive: Mapping[str, float],
     baseline: Baseline | None,
     tolerance: float,
+    interval: Interval | None = None,
 ) -> GateResult:
-    """Compare ``metrics[headline]`` with the naive predictor's and the baseline's."""
+    """Compare ``metrics[headline]`` with the naive predictor's and the baseline's. With the
+    headline's bootstrap ``interval``, a model worse than the tolerance allows is refused only
+    when the baseline's value also lies outside the interval: worse beyond noise too."""
     if tolerance < 0:
         raise ValueError(f"gate tolerance must be >= 0, got {tolerance}")
     higher = HIGHER_IS_BETTER.get(headline, True)
@@ -59,9 +63,13 @@ def evaluate_gate(
             f"{headline} {value:.4g} vs baseline {reference:.4g} (run {baseline.run_id}; "
             f"{bound} {limit:.4g} allowed with tolerance {tolerance:.0%})"
         )
-        if _worse(value, limit, higher):
-            reasons.append(f"{verdict}: regressed beyond the tolerance")
-        else:
+        noise = f"; this run's {interval}" if interval else ""
+        if not _worse(value, limit, higher):
             notes.append(f"{verdict}: within tolerance")
+        elif interval is not None and reference in interval:
+            notes.append(f"{verdict}{noise}: beyond the tolerance but within noise")
+        else:
+            beyond = " and beyond noise" if interval else ""
+            reasons.append(f"{verdict}{noise}: regressed beyond the tolerance{beyond}")
 
     return GateResult(passed=not reasons, reasons=reasons, notes=notes)

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from mlops_assets.records import MetricsReport
-from mlops_assets.report.comment import compare
+from mlops_assets.report.comment import headline_verdict
 
 
 def shown(path: Path | str) -> str:
@@ -16,16 +16,19 @@ def shown(path: Path | str) -> str:
 
 
 def verdict_line(report: MetricsReport) -> str:
-    """``mae 39.21 · baseline 40.1 (-2.2%) · quality gate passed``."""
+    """``mae 39.21 (95% interval 34.1 to 44.6) · baseline 40.1 (-2.2%) · quality gate passed``."""
     value = report.metrics[report.headline]
     parts = [f"{report.headline} {value:.4g}"]
+    if report.interval:
+        parts[0] += f" ({report.interval})"
     base = report.baseline.metrics.get(report.headline) if report.baseline else None
     if base is None:
         parts.append("no baseline yet")
     else:
-        delta, _ = compare(report.headline, value, base)
+        delta, verdict = headline_verdict(report)
         change = f" ({delta / abs(base):+.1%})" if delta and base else ""
-        parts.append(f"baseline {base:.4g}{change}")
+        noise = ", within noise" if "within noise" in verdict else ""
+        parts.append(f"baseline {base:.4g}{change}{noise}")
     parts.append("quality gate passed" if report.gate_passed else "quality gate FAILED")
     return " · ".join(parts)
 

@@ -52,8 +52,12 @@ def metrics_report(
     with tracking.run(context) as mlf:
         run = mlf.active_run().info
         baseline = tracking.baseline(branch=base_branch(os.environ), exclude_run_id=run.run_id)
-        gate = evaluate_gate(headline, metrics, result.naive, baseline, config.tolerance)
+        gate = evaluate_gate(
+            headline, metrics, result.naive, baseline, config.tolerance, result.interval
+        )
         mlf.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+        low, high = result.interval.low, result.interval.high
+        mlf.log_metrics({f"interval_{headline}_low": low, f"interval_{headline}_high": high})
         mlf.log_artifacts(str(run_dir / "plots"), artifact_path="plots")
         mlf.log_artifact(str(result.metrics_path))
         mlf.log_artifact(str(result.report_path))
@@ -80,6 +84,7 @@ def metrics_report(
         mlflow_run_id=run.run_id,
         mlflow_run_url=tracking.run_url(run.experiment_id, run.run_id),
         baseline=baseline,
+        interval=result.interval,
         gate_passed=gate.passed,
         gate_reasons=gate.reasons,
         reused_from_run=reused_from_run,
@@ -89,6 +94,7 @@ def metrics_report(
         report,
         metadata={
             headline: metrics[headline],
+            f"{headline}_interval": f"{result.interval.low:.4g} to {result.interval.high:.4g}",
             **{f"test_{k}": v for k, v in metrics.items() if k != headline},
             "gate": "passed" if gate.passed else "failed",
             "gate_details": MetadataValue.md(
