@@ -79,6 +79,12 @@ class Baseline:
     data_hash: str | None = None
     commit: str | None = None
     url: str | None = None
+    source: str = ""  # where it was found, said in the report: "the MLflow server ...", ...
+
+    @property
+    def label(self) -> str:
+        """``run <id>`` for a tracked run, ``commit <sha>`` for committed metrics."""
+        return f"run {self.run_id}" if self.run_id else f"commit {(self.commit or '')[:12]}"
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,7 @@ class MetricsReport:
     mlflow_run_id: str | None = None
     mlflow_run_url: str | None = None
     baseline: Baseline | None = None
+    baseline_note: str = ""  # why there is no baseline, when there is none
     interval: Interval | None = None  # the headline's bootstrap interval (report.noise)
     gate_passed: bool = True
     gate_reasons: list[str] = field(default_factory=list)

@@ -102,9 +102,9 @@ def test_three_runs_leave_exactly_one_comment_edited_in_place(fake_github, actio
     second = publish(tmp_path, make_report(tmp_path, mae=42.0))
     third = publish(tmp_path, make_report(tmp_path, mae=41.0))
 
-    ours = [c for c in fake_github.sticky_comment_on("issue", 7) if c.body.startswith(MARKER)]
-    assert len(ours) == 1 and len(fake_github.sticky_comment_on("issue", 7)) == 4
-    assert fake_github.sticky_comment_on("issue", 7)[1].body == quoted
+    ours = [c for c in fake_github.comments_on("issue", 7) if c.body.startswith(MARKER)]
+    assert len(ours) == 1 and len(fake_github.comments_on("issue", 7)) == 4
+    assert fake_github.comments_on("issue", 7)[1].body == quoted
     assert "| **mae** | ↓ lower | 41 |" in ours[0].body
     assert (first.created, second.created, third.created) == (True, False, False)
     assert third.url.endswith(f"/pull/7#issuecomment-{ours[0].id}")
@@ -124,8 +124,8 @@ def test_push_finds_the_open_pull_request_whose_head_is_the_commit(fake_github, 
     result = publish(tmp_path)
 
     assert result.destination == "pull request #9"
-    assert len(fake_github.sticky_comment_on("issue", 9)) == 1
-    assert not fake_github.sticky_comment_on("issue", 3) and not fake_github.sticky_comment_on("commit", HEAD)
+    assert len(fake_github.comments_on("issue", 9)) == 1
+    assert not fake_github.comments_on("issue", 3) and not fake_github.comments_on("commit", HEAD)
     assert fake_github.calls("GET", f"/commits/{HEAD}/pulls$")
 
 
@@ -138,7 +138,7 @@ def test_a_run_tagged_with_a_pull_request_comments_there(fake_github, actions, t
 
     assert result.destination == "pull request #12"
     assert result.reason == "run tagged with pull request #12"
-    assert len(fake_github.sticky_comment_on("issue", 12)) == 1
+    assert len(fake_github.comments_on("issue", 12)) == 1
     assert not fake_github.calls("GET", f"/commits/{HEAD}/pulls$")
 
 
@@ -150,7 +150,7 @@ def test_push_without_a_pull_request_comments_on_the_commit_and_keeps_it_sticky(
     publish(tmp_path, make_report(tmp_path, mae=45.0))
     result = publish(tmp_path, make_report(tmp_path, mae=40.0))
 
-    [comment] = fake_github.sticky_comment_on("commit", HEAD)
+    [comment] = fake_github.comments_on("commit", HEAD)
     assert "| **mae** | ↓ lower | 40 |" in comment.body
     assert result.destination == f"commit {HEAD[:12]}" and "no open pull request" in result.reason
     assert len(fake_github.calls("PATCH", r"^/repos/[^/]+/[^/]+/comments/\d+$")) == 1
@@ -172,8 +172,8 @@ def test_a_forced_target_overrides_the_event(fake_github, actions, tmp_path, tar
 
     result = publish(tmp_path, comment_on=target)
 
-    assert len(fake_github.sticky_comment_on(kind, id)) == 1
-    assert not fake_github.sticky_comment_on("issue", 7)
+    assert len(fake_github.comments_on(kind, id)) == 1
+    assert not fake_github.comments_on("issue", 7)
     assert result.reason == f"comment_on is {target}"
 
 
@@ -185,7 +185,7 @@ def test_the_pull_request_number_can_come_from_github_ref(
     monkeypatch.setenv("GITHUB_REF", "refs/pull/8/merge")
 
     assert publish(tmp_path).destination == "pull request #8"
-    assert len(fake_github.sticky_comment_on("issue", 8)) == 1
+    assert len(fake_github.comments_on("issue", 8)) == 1
 
 
 def test_the_target_can_be_set_by_environment(fake_github, actions, tmp_path, monkeypatch):
@@ -208,7 +208,7 @@ def test_all_pages_are_searched_for_the_marker(fake_github, actions, tmp_path):
     result = publish(tmp_path)
 
     assert result.created is False
-    comments = fake_github.sticky_comment_on("issue", 4)
+    comments = fake_github.comments_on("issue", 4)
     assert len(comments) == 250 and "old report" not in comments[231].body
     pages = [r.query.get("page", "1") for r in fake_github.calls("GET", "/issues/4/comments")]
     assert pages == ["1", "2", "3"]
@@ -237,7 +237,7 @@ def test_502_is_retried_and_the_comment_stays_single(fake_github, actions, tmp_p
 
     publish(tmp_path, logs=logs)
 
-    assert len(fake_github.sticky_comment_on("issue", 7)) == 1
+    assert len(fake_github.comments_on("issue", 7)) == 1
     assert [r.status for r in fake_github.calls("POST", "/comments$")] == [502, 201]
     assert sum("answered 502; retrying" in w for w in logs.warnings) == 2
 
@@ -252,7 +252,7 @@ def test_429_waits_as_long_as_retry_after_says(fake_github, actions, tmp_path):
     publish(tmp_path, logs=logs)
 
     assert time.monotonic() - started >= 2
-    assert len(fake_github.sticky_comment_on("issue", 7)) == 1
+    assert len(fake_github.comments_on("issue", 7)) == 1
     assert logs.warnings == [
         "commenting on pull request #7: GitHub answered 429; retrying in 2.0 s"
     ]
@@ -276,7 +276,7 @@ def test_retry_after_beyond_the_budget_fails_fast_and_keeps_the_body(
         publish(tmp_path)
 
     assert time.monotonic() - started < 5
-    assert not fake_github.sticky_comment_on("issue", 7)
+    assert not fake_github.comments_on("issue", 7)
     body = (tmp_path / "artifacts" / "pr_comment.md").read_text()
     assert MARKER_LINE in body and Path(env["GITHUB_STEP_SUMMARY"]).read_text() == body
 
@@ -324,7 +324,7 @@ def test_branch_publisher_commits_plots_and_embeds_pinned_urls(fake_github, acti
     assert (
         fake_github.file_on_branch("mlops-assets-plots", f"{HEAD[:12]}/learning_curve.png") == PNG
     )
-    [comment] = fake_github.sticky_comment_on("issue", 7)
+    [comment] = fake_github.comments_on("issue", 7)
     blob = f"{fake_github.server_url}/{fake_github.repository}/blob"
     url = f"{blob}/{tip}/{HEAD[:12]}/learning_curve.png?raw=true"
     assert f"![learning curve]({url})" in comment.body
@@ -341,7 +341,7 @@ def test_branch_publisher_without_contents_write_still_posts_the_report(
 
     publish(tmp_path, plots="branch", logs=logs)
 
-    [comment] = fake_github.sticky_comment_on("issue", 7)
+    [comment] = fake_github.comments_on("issue", 7)
     assert "Plots not published" in comment.body and "`contents: write`" in comment.body
     assert any("`contents: write`" in w for w in logs.warnings)
 
@@ -383,7 +383,7 @@ def test_a_posted_report_also_goes_to_the_step_summary(fake_github, actions, tmp
 
     publish(tmp_path)
 
-    [comment] = fake_github.sticky_comment_on("issue", 7)
+    [comment] = fake_github.comments_on("issue", 7)
     assert Path(env["GITHUB_STEP_SUMMARY"]).read_text() == comment.body
 
 
@@ -427,12 +427,12 @@ def test_the_asset_posts_and_the_token_never_reaches_the_event_log(
     metadata = materialization.metadata
     assert metadata["posted_to"].value == "pull request #7"
     assert metadata["url"].value.endswith(
-        f"#issuecomment-{fake_github.sticky_comment_on('issue', 7)[0].id}"
+        f"#issuecomment-{fake_github.comments_on('issue', 7)[0].id}"
     )
     log_text = "\n".join(str(entry) for entry in instance.all_logs(result.run_id))
     assert "answered 502; retrying" in log_text and "posting the report without plots" in log_text
     assert fake_github.token not in log_text
-    [comment] = fake_github.sticky_comment_on("issue", 7)
+    [comment] = fake_github.comments_on("issue", 7)
     assert fake_github.token not in comment.body
     assert re.search(r" · took \d+ s\n", comment.body)
     assert metadata["body"].value == comment.body

@@ -131,6 +131,10 @@ def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
     Each play takes a minute or two: installing, importing TensorFlow, training a few epochs.
     """
     source = project_repository(tmp_path / "origin")
+    # main's committed results, as a merged PR leaves them: the PR's only baseline, since the
+    # cache below holds no MLflow store. Lenient, so the few-epoch model passes the gate.
+    committed = {"mae": 80.0, "rmse": 95.0, "r2": 0.1}
+    base = source.commit({"artifacts/dvc/metrics.json": json.dumps(committed)}, "main's metrics")
     source.git("checkout", "--quiet", "-b", "more-data")
     head = source.commit({"README.md": "# a PR\n"}, "a pull request")
     event = Event(
@@ -165,7 +169,7 @@ def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
     )
     try:
         played = player.play("retrain", event, tmp_path / "play")
-        first_comments = [(c.id, c.body) for c in github.sticky_comment_on("issue", 42)]
+        first_comments = [(c.id, c.body) for c in github.comments_on("issue", 42)]
         replayed = player.play("retrain", event, tmp_path / "replay")
     finally:
         github.stop()
@@ -185,13 +189,18 @@ def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
     assert restored == ["cache restored from dagster-home-main-900-1"]
     assert count_runs(workspace / ".dagster_home") == 2
     assert count_runs(cache / "dagster-home-more-data-1001-1" / ".dagster_home") == 2
+    # The baseline is named with its source, and the gate compared against it.
+    assert (
+        "Baseline: the committed artifacts/dvc/metrics.json of 'main' at " f"{base[:12]}."
+    ) in comment.read_text()
+    assert "| **mae** | ↓ lower |" in comment.read_text() and "| 80 |" in comment.read_text()
     # The comment arrived on PR 42 through the API, the same body as the local copy.
     [(posted_id, posted_body)] = first_comments
     assert posted_body == comment.read_text()
     assert github.token not in played.failure_log() + posted_body
     # The second play of the same event edits that comment: still exactly one on the PR.
     assert replayed.succeeded, replayed.failure_log()
-    [sticky] = github.sticky_comment_on("issue", 42)
+    [sticky] = github.comments_on("issue", 42)
     assert sticky.id == posted_id
     assert sticky.body == (replayed.workspace / "artifacts" / "pr_comment.md").read_text()
     assert len(github.calls("PATCH", r"/issues/comments/")) == 1

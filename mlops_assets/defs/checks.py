@@ -102,7 +102,7 @@ def model_gate(metrics_report: MetricsReport) -> AssetCheckResult:
             "reason": reasons,
             report.headline: report.metrics[report.headline],
             f"naive_{report.headline}": report.naive.get(report.headline, float("nan")),
-            "baseline_run": report.baseline.run_id if report.baseline else "none",
+            "baseline": report.baseline.label if report.baseline else "none",
             "promoted": report.gate_passed,
             "run_dir": MetadataValue.path(report.directory),
         },

@@ -18,8 +18,7 @@ class GitError(RuntimeError):
     """A git command failed or the directory is not a usable repository; the message says which."""
 
 
-def git(repo: Path, *args: str) -> str:
-    """Run ``git -C repo args`` and return its stdout, stripped; ``GitError`` on any failure."""
+def _run(repo: Path, args: tuple[str, ...], text: bool):
     command = ["git", "-C", str(repo), *args]
     # Variables a git hook or wrapper may have set would point every command at another repo.
     env = {k: v for k, v in os.environ.items() if k not in REPOSITORY_OVERRIDES}
@@ -27,10 +26,10 @@ def git(repo: Path, *args: str) -> str:
         done = subprocess.run(
             command,
             capture_output=True,
-            text=True,
+            text=text,
             timeout=GIT_TIMEOUT_SECONDS,
-            check=False,
             env=env,
+            check=False,
         )
     except FileNotFoundError as exc:
         raise GitError("the git executable is not on PATH") from exc
@@ -39,9 +38,20 @@ def git(repo: Path, *args: str) -> str:
             f"`git {' '.join(args)}` in {repo} took over {GIT_TIMEOUT_SECONDS}s"
         ) from exc
     if done.returncode != 0:
-        detail = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+        stderr = done.stderr if text else done.stderr.decode(errors="replace")
+        detail = stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
         raise GitError(f"`git {' '.join(args)}` failed in {repo}: {detail[0]}")
-    return done.stdout.strip()
+    return done.stdout
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run ``git -C repo args`` and return its stdout, stripped; ``GitError`` on any failure."""
+    return _run(repo, args, text=True).strip()
+
+
+def git_bytes(repo: Path, *args: str) -> bytes:
+    """Like ``git``, but the output's raw bytes (a file's content as committed)."""
+    return _run(repo, args, text=False)
 
 
 def check_repository(repo: Path) -> None:

@@ -148,11 +148,20 @@ def metrics_section(report: MetricsReport) -> str:
             f"| {_fmt(base)} | {_change(delta, base)} | {verdict} "
             f"| {_fmt(report.naive.get(name))} |"
         )
-    if report.baseline is None:
-        rows += ["", "_No baseline yet: no finished run on the base branch to compare with._"]
-    elif report.baseline.url:
-        rows += ["", f"Baseline: [run `{report.baseline.run_id[:12]}`]({report.baseline.url})"]
+    rows += ["", baseline_line(report)]
     return "\n".join(rows)
+
+
+def baseline_line(report: MetricsReport) -> str:
+    """Where the baseline came from, or why there is none."""
+    base = report.baseline
+    if base is None:
+        why = report.baseline_note or "no finished run on the base branch to compare with"
+        return f"_No baseline yet: {_clip(why, 400)}._"
+    if not base.run_id:
+        return f"Baseline: {base.source}."
+    run = f"[run `{base.run_id[:12]}`]({base.url})" if base.url else f"run `{base.run_id[:12]}`"
+    return f"Baseline: {run}, {base.source}." if base.source else f"Baseline: {run}."
 
 
 def inputs_section(report: MetricsReport) -> str:

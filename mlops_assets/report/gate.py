@@ -54,13 +54,13 @@ def evaluate_gate(
     if baseline is None:
         notes.append("no baseline run to compare with")
     elif headline not in baseline.metrics:
-        notes.append(f"baseline run {baseline.run_id} has no '{headline}' metric")
+        notes.append(f"baseline {baseline.label} has no '{headline}' metric")
     else:
         reference = baseline.metrics[headline]
         limit = reference * (1 - tolerance) if higher else reference * (1 + tolerance)
         bound = "at least" if higher else "at most"
         verdict = (
-            f"{headline} {value:.4g} vs baseline {reference:.4g} (run {baseline.run_id}; "
+            f"{headline} {value:.4g} vs baseline {reference:.4g} ({baseline.label}; "
             f"{bound} {limit:.4g} allowed with tolerance {tolerance:.0%})"
         )
         noise = f"; this run's {interval}" if interval else ""

@@ -160,8 +160,16 @@ def find_baseline(
                 data_hash=run.data.tags.get(run_tags.DATA_HASH),
                 commit=run.data.tags.get(run_tags.GIT_COMMIT),
                 url=location.run_url(experiment.experiment_id, run.info.run_id),
+                source=f"the latest finished run on '{branch}' in {describe(location)}",
             )
     return None
+
+
+def describe(location: TrackingLocation) -> str:
+    """The store in words, for the report: a server, or the embedded store (kept by CI's cache)."""
+    if location.is_remote:
+        return f"the MLflow server {location.display_uri}"
+    return f"the local MLflow store {Path(location.uri.removeprefix('sqlite:///')).name}"
 
 
 def _requirements() -> list[str]:

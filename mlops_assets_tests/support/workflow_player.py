@@ -403,8 +403,12 @@ class WorkflowPlayer:
             target = self.cache_dir / key
             if job_succeeded and not target.exists():
                 for path in paths:
-                    if (workspace / path).exists():
-                        shutil.copytree(workspace / path, target / path, symlinks=True)
+                    source = workspace / path
+                    if source.is_dir():
+                        shutil.copytree(source, target / path, symlinks=True)
+                    elif source.exists():  # a file, such as the embedded MLflow store
+                        (target / path).parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(source, target / path)
 
         return "success", f"cache {'restored from ' + hit.name if hit else 'miss'}", save
 

@@ -11,10 +11,13 @@ from mlops_assets.defs.config import GateConfig
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.defs.reuse import lookup
+from mlops_assets.git.base import committed_baseline
 from mlops_assets.records import FeatureSet, MetricsReport, TrainedModel
 from mlops_assets.report.evaluation import evaluate
 from mlops_assets.report.gate import evaluate_gate
 from mlops_assets.report.markdown import with_reuse_note
+from mlops_assets.settings import project_dir
+from mlops_assets.tracking.mlflow_client import describe
 from mlops_assets.tracking.provenance import base_branch
 
 
@@ -51,7 +54,13 @@ def metrics_report(
 
     with tracking.run(context) as mlf:
         run = mlf.active_run().info
-        baseline = tracking.baseline(branch=base_branch(os.environ), exclude_run_id=run.run_id)
+        branch = base_branch(os.environ)
+        baseline = tracking.baseline(branch=branch, exclude_run_id=run.run_id)
+        baseline_note = ""
+        if baseline is None:  # a fresh store (a CI runner): the base branch's committed results
+            baseline, why = committed_baseline(project_dir(), branch)
+            searched = describe(tracking.location())
+            baseline_note = f"no finished run on '{branch}' in {searched}, and {why}" if why else ""
         gate = evaluate_gate(
             headline, metrics, result.naive, baseline, config.tolerance, result.interval
         )
@@ -84,6 +93,7 @@ def metrics_report(
         mlflow_run_id=run.run_id,
         mlflow_run_url=tracking.run_url(run.experiment_id, run.run_id),
         baseline=baseline,
+        baseline_note=baseline_note,
         interval=result.interval,
         gate_passed=gate.passed,
         gate_reasons=gate.reasons,
