@@ -436,3 +436,24 @@ def test_the_asset_posts_and_the_token_never_reaches_the_event_log(
     assert fake_github.token not in comment.body
     assert re.search(r" · took \d+ s\n", comment.body)
     assert metadata["body"].value == comment.body
+
+
+def test_the_gate_becomes_a_check_run_and_without_checks_write_the_comment_still_posts(
+    fake_github, actions, tmp_path
+):
+    fake_github.add_pull(7, HEAD)
+    actions(event_name="pull_request", payload=pr_event(7))
+
+    refused = publish(tmp_path, report=make_report(tmp_path, gate_passed=False, gate_reasons=["x"]))
+
+    [run] = fake_github.check_runs(HEAD)
+    assert (run.name, run.conclusion) == ("mlops-assets / model gate", "failure")
+    assert refused.check_run_url and "gate failed" in run.output["title"]
+
+    fake_github.fail(403, method="POST", path="/check-runs$")
+    logs = Logs()
+    posted = publish(tmp_path, logs=logs)
+
+    assert posted.url and posted.check_run_url is None
+    assert any("no check run" in w and "checks: write" in w for w in logs.warnings)
+    assert len(fake_github.check_runs(HEAD)) == 1

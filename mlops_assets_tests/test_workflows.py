@@ -62,7 +62,7 @@ def test_least_privilege_and_no_secrets_for_forks(path):
     assert "pull_request_target" not in workflow["on"]  # would hand secrets to forks' code
     for name, job in workflow["jobs"].items():
         extra = {k: v for k, v in job.get("permissions", {}).items() if k != "contents"}
-        assert extra in ({}, {"pull-requests": "write"}), name
+        assert extra in ({}, {"pull-requests": "write", "checks": "write"}), name
         if extra:
             assert path.name == "retrain.yml"
         for step in job["steps"]:
@@ -205,3 +205,8 @@ def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
     assert sticky.body == (replayed.workspace / "artifacts" / "pr_comment.md").read_text()
     assert len(github.calls("PATCH", r"/issues/comments/")) == 1
     assert len(github.calls("POST", r"/issues/42/comments")) == 1
+    # Each play left the gate's verdict as a check run on the PR's head commit.
+    runs = github.check_runs(head)
+    assert [(r.name, r.status, r.conclusion) for r in runs] == [
+        ("mlops-assets / model gate", "completed", "success")
+    ] * 2

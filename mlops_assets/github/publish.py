@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops_assets.artifacts.atomic import write_text_atomic
+from mlops_assets.github.check_run import CHECK_NAME, post_check_run
+from mlops_assets.github.check_run import PERMISSION as CHECK_PERMISSION
 from mlops_assets.github.client import github_client
 from mlops_assets.github.context import (
     CIContext,
@@ -67,6 +69,7 @@ class Publication:
     body: str
     url: str | None = None
     created: bool | None = None
+    check_run_url: str | None = None
 
 
 def _local_reason(settings: PublishSettings, ci: CIContext, payload: dict) -> str | None:
@@ -170,7 +173,26 @@ def publish_report(
         PERMISSION[thread.kind],
     )
     log(f"{'created' if posted.created else 'updated'} the report on {thread}: {posted.url}")
-    return Publication(str(thread), reason, body, url=posted.url, created=posted.created)
+    check = _post_check_run(repo, sha, report, ci, call, warn)
+    return Publication(
+        str(thread), reason, body, url=posted.url, created=posted.created, check_run_url=check
+    )
+
+
+def _post_check_run(repo, sha, report, ci, call, warn) -> str | None:
+    """The gate's verdict as a check run on the commit, for branch protection; without
+    ``checks: write`` the comment matters more, so that is a warning, not a failure."""
+    if not sha:
+        return None
+    try:
+        return call(
+            lambda: post_check_run(repo, sha, report, details_url=ci.run_url),
+            f"creating the check run '{CHECK_NAME}' on {sha[:12]}",
+            CHECK_PERMISSION,
+        )
+    except GitHubPublishError as error:
+        warn(f"no check run for branch protection: {error}")
+        return None
 
 
 def _publish_plots(settings, report, repo, ci, sha, call, warn) -> PublishedPlots:

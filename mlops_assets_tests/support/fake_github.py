@@ -1,12 +1,14 @@
 """A small fake of GitHub's REST API: a real HTTP server on 127.0.0.1 for real PyGithub clients.
 
 Only what mlops-assets uses: issue and commit comments (list with Link pagination, create,
-edit), a commit's pull requests, and the Git Data API (refs, commits, trees, blobs). Knobs:
+edit), a commit's pull requests, the Git Data API (refs, commits, trees, blobs) and check runs
+(create, list for a commit). Knobs:
 
 - ``fail(status, ...)`` injects 5xx/429/403 answers (with ``Retry-After`` or any headers),
 - ``prefix="/api/v3"`` serves a GitHub Enterprise-style base path,
 - ``max_per_page`` caps page sizes as GitHub does (100),
-- ``requests`` records every call (method, path, query, body) for assertions.
+- ``requests`` records every call (method, path, query, body) for assertions;
+  ``check_runs(sha)`` lists the check runs created on a commit.
 
 Use the ``fake_github`` fixture, then ``fake.actions_env(...)`` for the GITHUB_* variables.
 """
@@ -55,6 +57,34 @@ class Comment:
 
 
 @dataclass
+class CheckRun:
+    """A check run as created: the fields GitHub stores from the POST body."""
+
+    id: int
+    name: str
+    head_sha: str
+    status: str = "queued"
+    conclusion: str | None = None
+    output: dict = field(default_factory=dict)  # title, summary, text
+    details_url: str | None = None
+    external_id: str | None = None
+
+
+CHECK_STATUSES = {"queued", "in_progress", "completed"}
+CHECK_CONCLUSIONS = {
+    "action_required",
+    "cancelled",
+    "failure",
+    "neutral",
+    "success",
+    "skipped",
+    "stale",
+    "timed_out",
+}
+CHECK_OUTPUT_LIMIT = 65_535  # characters of output.summary and output.text
+
+
+@dataclass
 class State:
     pulls: dict[int, dict] = field(default_factory=dict)  # number -> {state, head_sha}
     issues: set[int] = field(default_factory=set)
@@ -63,6 +93,7 @@ class State:
     blobs: dict[str, bytes] = field(default_factory=dict)
     trees: dict[str, dict[str, str]] = field(default_factory=dict)  # sha -> {path: blob sha}
     commits: dict[str, dict] = field(default_factory=dict)  # sha -> {tree, parents, message}
+    check_runs: dict[int, CheckRun] = field(default_factory=dict)
 
 
 def _sha(*parts: object) -> str:
@@ -166,6 +197,15 @@ class FakeGitHub:
         with self._lock:
             return [c for c in self.state.comments.values() if c.thread == (kind, str(id))]
 
+    def check_runs(self, sha: str, name: str | None = None) -> list[CheckRun]:
+        """Every check run created on ``sha`` (optionally of one ``name``), oldest first."""
+        with self._lock:
+            return [
+                run
+                for run in self.state.check_runs.values()
+                if run.head_sha == sha and name in (None, run.name)
+            ]
+
     def calls(self, method: str, pattern: str = ".*") -> list[Recorded]:
         return [r for r in self.requests if r.method == method and re.search(pattern, r.path)]
 
@@ -268,9 +308,54 @@ class FakeGitHub:
             if number not in (self.state.pulls if m[1] == "pulls" else self.state.issues):
                 return self._answer(record, 404, {"message": "Not Found"})
             return self._answer(record, 200, self._pull_json(number))
+        if path == "/check-runs" and method == "POST":
+            return self._create_check_run(record, body)
+        if (m := re.fullmatch(r"/commits/([0-9a-f]{40})/check-runs", path)) and method == "GET":
+            runs = [r for r in self.state.check_runs.values() if r.head_sha == m[1]]
+            runs = [r for r in runs if query.get("check_name") in (None, r.name)]
+            runs = [r for r in runs if query.get("status") in (None, r.status)]
+            if query.get("filter", "latest") == "latest":  # GitHub's default: newest per name
+                runs = list({r.name: r for r in runs}.values())
+            runs.sort(key=lambda r: -r.id)
+            items = [self._check_run_json(r) for r in runs]
+            return self._object_page(record, path, query, "check_runs", items)
         if path.startswith("/git/"):
             return self._git(record, method, path[len("/git/") :], body)
         return self._answer(record, 404, {"message": "Not Found"})
+
+    def _create_check_run(self, record, body):
+        """Validates what GitHub validates (422), then stores the run and answers 201."""
+        output = body.get("output") or {}
+        problem = None
+        if not body.get("name") or not body.get("head_sha"):
+            problem = "name and head_sha are required"
+        elif not re.fullmatch(r"[0-9a-f]{40}", body["head_sha"]):
+            problem = f"No commit found for SHA: {body['head_sha']}"
+        elif body.get("status", "queued") not in CHECK_STATUSES:
+            problem = f"Invalid status: {body['status']}"
+        elif body.get("conclusion") is not None and body["conclusion"] not in CHECK_CONCLUSIONS:
+            problem = f"Invalid conclusion: {body['conclusion']}"
+        elif body.get("status") == "completed" and not body.get("conclusion"):
+            problem = "conclusion is required when status is completed"
+        elif output and not (output.get("title") and output.get("summary")):
+            problem = "output needs a title and a summary"
+        elif any(len(output.get(k) or "") > CHECK_OUTPUT_LIMIT for k in ("summary", "text")):
+            problem = f"output summary and text are limited to {CHECK_OUTPUT_LIMIT} characters"
+        if problem:
+            return self._answer(record, 422, {"message": f"Invalid request. {problem}"})
+        conclusion = body.get("conclusion")
+        run = CheckRun(
+            id=next(self._ids),
+            name=body["name"],
+            head_sha=body["head_sha"],
+            status="completed" if conclusion else body.get("status", "queued"),
+            conclusion=conclusion,
+            output={k: output.get(k) for k in ("title", "summary", "text")},
+            details_url=body.get("details_url"),
+            external_id=body.get("external_id"),
+        )
+        self.state.check_runs[run.id] = run
+        return self._answer(record, 201, self._check_run_json(run))
 
     def _git(self, record, method, path, body):
         s = self.state
@@ -398,6 +483,48 @@ class FakeGitHub:
                 {"sha": p, "url": self._api(f"git/commits/{p}")} for p in commit["parents"]
             ],
         }
+
+    def _check_run_json(self, run: CheckRun) -> dict:
+        now = "2024-01-01T00:00:00Z"
+        return {
+            "id": run.id,
+            "node_id": f"CR_{run.id}",
+            "name": run.name,
+            "head_sha": run.head_sha,
+            "status": run.status,
+            "conclusion": run.conclusion,
+            "details_url": run.details_url,
+            "external_id": run.external_id or "",
+            "url": self._api(f"check-runs/{run.id}"),
+            "html_url": f"{self.server_url}/{self.repository}/runs/{run.id}",
+            "started_at": now,
+            "completed_at": now if run.status == "completed" else None,
+            "output": {
+                **run.output,
+                "annotations_count": 0,
+                "annotations_url": self._api(f"check-runs/{run.id}/annotations"),
+            },
+            "check_suite": {"id": 1},
+            "app": {"id": 15368, "slug": "github-actions", "name": "GitHub Actions"},
+            "pull_requests": [],
+        }
+
+    def _object_page(self, record, path, query, list_item, items):
+        """A page of a list GitHub wraps in an object (``{"total_count": N, list_item: [...]}``),
+        with a Link header that keeps the filters."""
+        per_page = min(int(query.get("per_page", 30)), self.max_per_page)
+        page = int(query.get("page", 1))
+        last = max(1, -(-len(items) // per_page))
+        headers = {}
+        if page < last:
+            kept = "".join(f"{k}={v}&" for k, v in query.items() if k not in ("page", "per_page"))
+            link = f"{self.url}/repos/{self.repository}{path}?{kept}per_page={per_page}&page="
+            headers["Link"] = f'<{link}{page + 1}>; rel="next", <{link}{last}>; rel="last"'
+        payload = {
+            "total_count": len(items),
+            list_item: items[(page - 1) * per_page : page * per_page],
+        }
+        return self._answer(record, 200, payload, headers)
 
     def _page(self, record, path, query, items):
         """GitHub-style pagination: ``per_page`` (capped), ``page`` and a Link header."""

@@ -52,4 +52,6 @@ def pr_comment(
     }
     if published.url:
         metadata["url"] = MetadataValue.url(published.url)
+    if published.check_run_url:
+        metadata["check_run"] = MetadataValue.url(published.check_run_url)
     return Output(published.url or str(path), metadata=metadata)
