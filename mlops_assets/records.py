@@ -121,6 +121,7 @@ class MetricsReport:
     baseline: Baseline | None = None
     baseline_note: str = ""  # why there is no baseline, when there is none
     interval: Interval | None = None  # the headline's bootstrap interval (report.noise)
+    data_diff: str = ""  # the Markdown section on the data against the base branch
     gate_passed: bool = True
     gate_reasons: list[str] = field(default_factory=list)
     reused_from_run: str | None = None  # the run that trained this model, when not this one

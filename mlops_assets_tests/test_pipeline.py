@@ -138,3 +138,35 @@ def test_loading_the_code_location_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_pr_that_appends_rows_and_shifts_a_feature_gets_a_data_section_naming_it(
+    workspace, monkeypatch, tmp_path
+):
+    import pandas as pd
+
+    from mlops_assets_tests.support.git_repo import project_repository
+
+    repo = project_repository(tmp_path / "project")
+    repo.git("checkout", "--quiet", "-b", "more-data")
+    csv = repo.path / "data" / "diabetes.csv"
+    frame = pd.read_csv(csv)
+    added = frame.sample(150, random_state=0).assign(
+        bmi=lambda f: f["bmi"] + 3 * frame["bmi"].std()
+    )
+    pd.concat([frame, added]).to_csv(csv, index=False)
+    repo.commit({}, "more patients, heavier ones")
+    repo.git("add", "data/diabetes.csv")
+    repo.git("commit", "--quiet", "-m", "the data")
+    monkeypatch.setenv("MLOPS_ASSETS_PROJECT_DIR", str(repo.path))
+    monkeypatch.setenv("GITHUB_HEAD_REF", "more-data")
+    monkeypatch.delenv("GITHUB_BASE_REF", raising=False)
+
+    workspace.materialize(raise_on_error=False)  # the gate may refuse it: the comment is written
+
+    comment = (workspace.artifacts / "pr_comment.md").read_text()
+    section = comment.split("### What changed in the data")[1].split("\n### ")[0]
+    flagged = section.split("<details>")[0]
+    assert "**+150 rows**" in section
+    assert "`bmi`" in flagged
+    assert "`age`" not in flagged  # unshifted columns are collapsed

@@ -353,6 +353,7 @@ def render_comment(
         _Section("status", status_section(report), 0),
         _Section("metrics", metrics_section(report), 0),
         _Section("input changes", inputs_section(report), 1),
+        _Section("data changes", report.data_diff, 1),
         _Section("charts", charts_section(report), 2),
         _Section("plots", plots_section(plots or PublishedPlots()), 3),
         _Section("parameter list", params_section(report.params), 4),

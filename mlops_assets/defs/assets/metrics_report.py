@@ -7,12 +7,14 @@ from pathlib import Path
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from mlops_assets import run_tags
+from mlops_assets.data.dataset import read_csv
 from mlops_assets.defs.config import GateConfig
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.defs.reuse import lookup
 from mlops_assets.git.base import committed_baseline
 from mlops_assets.records import FeatureSet, MetricsReport, TrainedModel
+from mlops_assets.report.data_diff import base_data_section
 from mlops_assets.report.evaluation import evaluate
 from mlops_assets.report.gate import evaluate_gate
 from mlops_assets.report.markdown import with_reuse_note
@@ -72,6 +74,10 @@ def metrics_report(
         mlf.log_artifact(str(result.report_path))
         mlf.set_tag(run_tags.GATE, "passed" if gate.passed else "failed")
 
+    data_path = features.params["data.path"]
+    data_diff = base_data_section(
+        project_dir(), branch, data_path, read_csv(project_dir() / data_path)
+    )
     if gate.passed:
         store.promote(run_dir)
         context.log.info(f"{headline} = {metrics[headline]:.4g}: gate passed, promoted {run_dir}")
@@ -94,6 +100,7 @@ def metrics_report(
         mlflow_run_url=tracking.run_url(run.experiment_id, run.run_id),
         baseline=baseline,
         baseline_note=baseline_note,
+        data_diff=data_diff,
         interval=result.interval,
         gate_passed=gate.passed,
         gate_reasons=gate.reasons,
