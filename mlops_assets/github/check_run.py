@@ -8,12 +8,11 @@ Needs ``checks: write``; the caller decides what a refusal costs (``call_with_re
 """
 
 from mlops_assets.records import Baseline, MetricsReport
+from mlops_assets.report.comment import MAX_REASON_CHARS, clip, reason_lines
 
 CHECK_NAME = "mlops-assets / model gate"
 PERMISSION = "checks: write"
 SUMMARY_LIMIT = 65_535  # GitHub refuses a longer output.summary (422)
-MAX_REASONS = 50  # reasons listed; the rest are counted
-MAX_REASON_CHARS = 400
 
 
 def conclusion(report: MetricsReport, *, decided: bool = True) -> str:
@@ -47,10 +46,6 @@ def _baseline_name(baseline: Baseline) -> str:
     return f"commit `{(baseline.commit or '')[:12]}`"
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def check_output(
     report: MetricsReport, details_url: str | None = None, *, decided: bool = True
 ) -> dict:
@@ -64,16 +59,12 @@ def check_output(
     else:
         first = f"❌ **Model gate failed**: {_headline(report)}."
     lines = [first, ""]
-    reasons = report.gate_reasons[:MAX_REASONS]
-    lines += [f"- {_clip(reason, MAX_REASON_CHARS)}" for reason in reasons]
-    if len(report.gate_reasons) > MAX_REASONS:
-        lines.append(f"- … and {len(report.gate_reasons) - MAX_REASONS} more")
-    if reasons:
-        lines.append("")
+    if report.gate_reasons:
+        lines += [*reason_lines(report.gate_reasons), ""]
     baseline = report.baseline
     if baseline is None:
         note = report.baseline_note or "no baseline run to compare with"
-        lines.append(f"Baseline: none ({_clip(note, MAX_REASON_CHARS)}).")
+        lines.append(f"Baseline: none ({clip(note, MAX_REASON_CHARS)}).")
     else:
         name = _baseline_name(baseline)
         name = f"[{name}]({baseline.url})" if baseline.url else name

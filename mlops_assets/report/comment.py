@@ -19,6 +19,7 @@ MARKER = "<!-- mlops-assets report -->"
 MAX_CHART_POINTS = 60
 MAX_VALUE_CHARS = 120
 MAX_LIST_ITEMS = 50  # gate reasons and changed parameters shown; the rest are counted
+MAX_REASON_CHARS = 400
 
 
 def sticky_marker(key: str) -> str:
@@ -66,7 +67,8 @@ def _plain_number(value: float) -> str:
     return text or "0"
 
 
-def _clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
+def clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
+    """``text`` fit for a table cell or a bullet: one line, pipes escaped, at most ``limit``."""
     text = str(text).replace("|", "\\|").replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -122,10 +124,16 @@ def status_section(report: MetricsReport) -> str:
     arrow = "↑" if _better(headline) else "↓"
     gate = "✅ **Quality gate passed**" if report.gate_passed else "❌ **Quality gate failed**"
     lines = [f"{gate} · **{headline}** {arrow} = **{_fmt(value)}** ({against}){spread}"]
-    lines += [f"- {_clip(reason, 400)}" for reason in report.gate_reasons[:MAX_LIST_ITEMS]]
-    if len(report.gate_reasons) > MAX_LIST_ITEMS:
-        lines.append(f"- … and {len(report.gate_reasons) - MAX_LIST_ITEMS} more")
-    return "\n".join(lines)
+    return "\n".join([*lines, *reason_lines(report.gate_reasons)])
+
+
+def reason_lines(reasons: Sequence[str]) -> list[str]:
+    """The gate's reasons as a bullet list, each clipped, the ones beyond the first
+    ``MAX_LIST_ITEMS`` counted (the comment and the check run say them alike)."""
+    lines = [f"- {clip(reason, MAX_REASON_CHARS)}" for reason in reasons[:MAX_LIST_ITEMS]]
+    if len(reasons) > MAX_LIST_ITEMS:
+        lines.append(f"- … and {len(reasons) - MAX_LIST_ITEMS} more")
+    return lines
 
 
 def metrics_section(report: MetricsReport) -> str:
@@ -157,7 +165,7 @@ def baseline_line(report: MetricsReport) -> str:
     base = report.baseline
     if base is None:
         why = report.baseline_note or "no finished run on the base branch to compare with"
-        return f"_No baseline yet: {_clip(why, 400)}._"
+        return f"_No baseline yet: {clip(why, MAX_REASON_CHARS)}._"
     if not base.run_id:
         return f"Baseline: {base.source}."
     run = f"[run `{base.run_id[:12]}`]({base.url})" if base.url else f"run `{base.run_id[:12]}`"
@@ -188,9 +196,9 @@ def inputs_section(report: MetricsReport) -> str:
         return "\n".join(lines)
     lines += ["", "| parameter | baseline | this commit |", "|---|---|---|"]
     for key in changed[:MAX_LIST_ITEMS]:
-        before = f"`{_clip(old[key])}`" if key in old else "_unset_"
-        after = f"`{_clip(new[key])}`" if key in new else "_unset_"
-        lines.append(f"| {_clip(key)} | {before} | {after} |")
+        before = f"`{clip(old[key])}`" if key in old else "_unset_"
+        after = f"`{clip(new[key])}`" if key in new else "_unset_"
+        lines.append(f"| {clip(key)} | {before} | {after} |")
     if len(changed) > MAX_LIST_ITEMS:
         lines += ["", f"… and {len(changed) - MAX_LIST_ITEMS} more changed parameters"]
     return "\n".join(lines)
@@ -285,7 +293,7 @@ def params_section(params: Mapping[str, Any]) -> str:
     if not params:
         return ""
     rows = ["<details><summary>All parameters</summary>", "", "| parameter | value |", "|---|---|"]
-    rows += [f"| {_clip(k)} | `{_clip(v)}` |" for k, v in params.items()]
+    rows += [f"| {clip(k)} | `{clip(v)}` |" for k, v in params.items()]
     return "\n".join([*rows, "", "</details>"])
 
 
