@@ -12,27 +12,16 @@ from mlops_assets.github.check_run import (
 )
 from mlops_assets.github.client import github_client
 from mlops_assets.github.retry import GitHubPublishError, RetryPolicy, call_with_retries
-from mlops_assets.records import Baseline, Interval, MetricsReport
+from mlops_assets.records import Interval, MetricsReport
 from mlops_assets.settings import GitHubAccess
+from mlops_assets_tests.support.reports import sample_report
 
 HEAD = "c0ffee" + "0" * 34
 REFUSAL = "mae 52 vs baseline 43 (run base1; at most 45.15 allowed with tolerance 5%): regressed"
 
 
 def make_report(mae: float = 41.2, **overrides) -> MetricsReport:
-    fields = {
-        "task": "regression",
-        "headline": "mae",
-        "metrics": {"mae": mae, "rmse": 52.0, "r2": 0.45},
-        "naive": {"mae": 60.0, "rmse": 70.0, "r2": 0.0},
-        "markdown": "",
-        "directory": "/tmp/run",
-        "params": {"train.epochs": "3"},
-        "data_hash": "d" * 32,
-        "mlflow_run_id": "run123",
-        "baseline": Baseline(run_id="base1", metrics={"mae": 43.0, "rmse": 50.0, "r2": 0.45}),
-    }
-    return MetricsReport(**{**fields, **overrides})
+    return sample_report(mae, **{"params": {"train.epochs": "3"}, **overrides})
 
 
 def refused_report() -> MetricsReport:

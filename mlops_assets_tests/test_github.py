@@ -14,9 +14,10 @@ from mlops_assets.defs.resources.github import GitHubResource
 from mlops_assets.github.context import CIContext, ThreadError
 from mlops_assets.github.publish import publish_report
 from mlops_assets.github.retry import GitHubPublishError
-from mlops_assets.records import Baseline, MetricsReport
+from mlops_assets.records import MetricsReport
 from mlops_assets.settings import COMMENT_ON
 from mlops_assets_tests.support.fake_github import FakeGitHub
+from mlops_assets_tests.support.reports import sample_report
 
 HEAD = "c0ffee" + "0" * 34
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
@@ -29,20 +30,12 @@ def make_report(tmp_path: Path, mae: float = 41.0, **overrides) -> MetricsReport
     plots.mkdir(exist_ok=True)
     (plots / "learning_curve.png").write_bytes(PNG)
     fields = {
-        "task": "regression",
-        "headline": "mae",
-        "metrics": {"mae": mae, "rmse": 52.0, "r2": 0.45},
-        "naive": {"mae": 60.0, "rmse": 70.0, "r2": 0.0},
-        "markdown": "",
         "directory": str(tmp_path),
         "history": {"loss": [9.0, 5.0, 3.0], "val_loss": [9.5, 6.0, 4.0]},
         "params": {"epochs": 3},
-        "data_hash": "d" * 32,
         "plots": {"learning_curve": str(plots / "learning_curve.png")},
-        "mlflow_run_id": "run123",
-        "baseline": Baseline(run_id="base1", metrics={"mae": 43.0, "rmse": 50.0, "r2": 0.45}),
     }
-    return MetricsReport(**{**fields, **overrides})
+    return sample_report(mae, **{**fields, **overrides})
 
 
 @pytest.fixture
