@@ -52,18 +52,31 @@ def dvc_file_for(path: Path) -> Path:
 def read_dvc_file(dvc_file: Path) -> DvcPointer:
     """The md5 (and its hash kind) that ``dvc_file`` records for the data file it tracks."""
     try:
-        content = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))
+        text = dvc_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _not_a_dvc_file(dvc_file, exc) from None
+    return parse_dvc_file(text, dvc_file)
+
+
+def parse_dvc_file(text: str, dvc_file: Path) -> DvcPointer:
+    """``read_dvc_file`` for a ``.dvc`` file's text (say, as committed at another revision)."""
+    try:
+        content = yaml.safe_load(text)
         [out] = [o for o in content["outs"] if o["path"] == dvc_file.name.removesuffix(".dvc")]
         md5 = str(out["md5"])
-    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
-        raise DvcDataError(
-            f"{dvc_file}: not a DVC file with one 'outs' entry for "
-            f"'{dvc_file.name.removesuffix('.dvc')}' and its md5 ({type(exc).__name__}: {exc}); "
-            f"recreate it with `dvc add {dvc_file.with_suffix('')}`"
-        ) from None
+    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise _not_a_dvc_file(dvc_file, exc) from None
     if md5.endswith(".dir"):
         raise DvcDataError(f"{dvc_file}: tracks a directory; raw_data needs a single CSV file")
     return DvcPointer(dvc_file=dvc_file, md5=md5, hash_name=out.get("hash", "md5-dos2unix"))
+
+
+def _not_a_dvc_file(dvc_file: Path, exc: Exception) -> DvcDataError:
+    return DvcDataError(
+        f"{dvc_file}: not a DVC file with one 'outs' entry for "
+        f"'{dvc_file.name.removesuffix('.dvc')}' and its md5 ({type(exc).__name__}: {exc}); "
+        f"recreate it with `dvc add {dvc_file.with_suffix('')}`"
+    )
 
 
 def ensure_local(path: Path, remote: str = "") -> DataSource:

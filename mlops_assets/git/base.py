@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from mlops_assets.dvc.data import DvcDataError, parse_dvc_file
 from mlops_assets.git.cli import GitError, check_repository, git, git_bytes
 from mlops_assets.params import flat
 from mlops_assets.records import Baseline
@@ -32,10 +33,10 @@ def base_revision(repo: Path, branch: str) -> str | None:
 
 def _data_hash(repo: Path, revision: str, data_path: str) -> str | None:
     """The MD5 of the data file at ``revision``: its ``.dvc`` record, or its committed bytes."""
+    dvc_file = f"{data_path}.dvc"
     try:
-        record = yaml.safe_load(_show(repo, revision, f"{data_path}.dvc"))
-        return str(record["outs"][0]["md5"])
-    except (GitError, yaml.YAMLError, KeyError, IndexError, TypeError):
+        return parse_dvc_file(_show(repo, revision, dvc_file), Path(dvc_file)).md5
+    except (GitError, DvcDataError):
         pass
     try:
         content = git_bytes(repo, "show", f"{revision}:{data_path}")
