@@ -103,6 +103,15 @@ class Interval:
 
 
 @dataclass(frozen=True)
+class AssetDecision:
+    """What a run did with one asset: ``recomputed``, ``reused`` or ``not in this run``."""
+
+    asset: str
+    action: str
+    why: str = ""  # the change that made it recompute, or since when it is unchanged
+
+
+@dataclass(frozen=True)
 class MetricsReport:
     """Everything the publishing step needs to say what this run found."""
 
@@ -125,3 +134,4 @@ class MetricsReport:
     gate_passed: bool = True
     gate_reasons: list[str] = field(default_factory=list)
     reused_from_run: str | None = None  # the run that trained this model, when not this one
+    decisions: list[AssetDecision] = field(default_factory=list)  # this run's, asset by asset

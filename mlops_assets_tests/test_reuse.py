@@ -9,7 +9,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 from mlops_assets import run_tags
 from mlops_assets.defs.assets.metrics_report import metrics_report
 from mlops_assets.defs.checks import ALL_CHECKS
-from mlops_assets.defs.reuse import fingerprint
+from mlops_assets.fingerprints import fingerprint, parts, what_changed
 from mlops_assets.report.markdown import with_reuse_note
 from mlops_assets_tests.conftest import ALL_ASSETS, FAST_TRAIN, run_config
 from mlops_assets_tests.support.cli_project import CliProject
@@ -27,12 +27,23 @@ def reused(instance: DagsterInstance) -> dict[str, bool]:
 
 
 def test_fingerprint_changes_with_code_inputs_and_params_only():
-    base = fingerprint("1", {"features": "abc"}, {"epochs": 3, "layers": [8]})
+    base = parts("1", {"features": "abc"}, {"train.epochs": 3, "train.layers": [8]})
+    same = parts("1", {"features": "abc"}, {"train.layers": [8], "train.epochs": 3})
 
-    assert base == fingerprint("1", {"features": "abc"}, {"layers": [8], "epochs": 3})
-    assert base != fingerprint("2", {"features": "abc"}, {"epochs": 3, "layers": [8]})
-    assert base != fingerprint("1", {"features": "abd"}, {"epochs": 3, "layers": [8]})
-    assert base != fingerprint("1", {"features": "abc"}, {"epochs": 4, "layers": [8]})
+    assert fingerprint(base) == fingerprint(same)
+    assert what_changed(base, same) == []
+    for changed, said in [
+        (parts("2", {"features": "abc"}, base["params"]), "code (version 1 → 2)"),
+        (parts("1", {"features": "abd"}, base["params"]), "upstream features"),
+        (
+            parts("1", {"features": "abc"}, {**base["params"], "train.epochs": 4}),
+            "train.epochs (`3` → `4`)",
+        ),
+    ]:
+        assert fingerprint(changed) != fingerprint(base)
+        assert what_changed(base, changed) == [said]
+    data = parts("1", {"data_hash": "a" * 32}, {}), parts("1", {"data_hash": "b" * 32}, {})
+    assert what_changed(*data) == [f"data (`{'a' * 12}` → `{'b' * 12}`)"]
 
 
 def test_reuse_note_goes_under_the_title_once():
@@ -80,6 +91,15 @@ def test_cli_rerun_restores_unchanged_outputs_and_retrains_when_params_change(cl
     }
     third_run = instance.get_runs(limit=1)[0].run_id
     assert model_dir.resolve().name == third_run
+    # The report says what was recomputed and why, in params.yaml's names.
+    comment = (cli_project.artifacts / "pr_comment.md").read_text()
+    epochs = f"train.epochs (`{FAST_TRAIN['epochs']}` → `{FAST_TRAIN['epochs'] + 1}`)"
+    assert f"| trained_model | **recomputed** | changed: {epochs} |" in comment
+    assert (
+        f"| features | reused | inputs, parameters and code unchanged since run {first_run[:8]} |"
+        in comment
+    )
+    assert "| metrics_report | **recomputed** | changed: upstream trained_model |" in comment
     assert latest_metadata(instance, "trained_model")["epochs_run"] == FAST_TRAIN["epochs"] + 1
 
     untrained = {"ops": {"trained_model": {"config": {"epochs": 1, "learning_rate": 1e-6}}}}
@@ -122,6 +142,14 @@ def test_changing_only_the_report_code_reevaluates_without_retraining(workspace,
     report = second.output_for_node("metrics_report")
     assert f"Model reused from run `{first.run_id}`" in report.markdown
     assert report.reused_from_run == first.run_id
+    assert [(d.asset, d.action, d.why) for d in report.decisions][-2:] == [
+        (
+            "trained_model",
+            "reused",
+            f"inputs, parameters and code unchanged since run {first.run_id[:8]}",
+        ),
+        ("metrics_report", "recomputed", "changed: code (version 1 → 2)"),
+    ]
     model = (workspace.latest / "model.keras").read_bytes()
     assert model == (workspace.artifacts / "runs" / first.run_id / "model.keras").read_bytes()
 

@@ -8,33 +8,31 @@ staleness and lineage agree with what was reused. The output itself comes back t
 manager that stored it. With an ephemeral instance (no ``DAGSTER_HOME``) nothing is ever reused.
 """
 
-import hashlib
-import json
 import os
 import pickle
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dagster import AssetExecutionContext, BetaWarning, DataVersion, InputContext, Output
+from dagster import (
+    AssetExecutionContext,
+    BetaWarning,
+    DataVersion,
+    InputContext,
+    MetadataValue,
+    Output,
+)
 
 from mlops_assets import run_tags, settings
+from mlops_assets.fingerprints import fingerprint, parts, what_changed
+from mlops_assets.records import AssetDecision
 from mlops_assets.settings import truthy
 
 FINGERPRINT = "fingerprint"
+FINGERPRINT_PARTS = "fingerprint_parts"  # what the fingerprint hashes, to say what changed
 REUSED_FROM = "reused_from_run"
-
-
-def fingerprint(code_version: str | None, inputs: Mapping[str, str | None], params: Mapping) -> str:
-    """What determines an asset's output, hashed: same fingerprint, same output."""
-    payload = {
-        "code_version": code_version,
-        "inputs": dict(sorted(inputs.items())),
-        "params": params,
-    }
-    text = json.dumps(payload, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+WHY = "why"  # why this materialisation was recomputed or reused, in words
 
 
 def forced(context: AssetExecutionContext) -> bool:
@@ -59,6 +57,8 @@ class Reuse:
     when the last materialisation had the same fingerprint (``found``)."""
 
     fingerprint: str
+    parts: dict = field(default_factory=dict)  # what ``fingerprint`` hashes
+    why: str = ""  # the decision in words, for the report
     value: Any = None
     run_id: str | None = None  # the run that computed ``value``
     metadata: dict | None = None  # that materialisation's metadata, to show again
@@ -90,7 +90,12 @@ class Reuse:
         return self._output(value, data_version, {**self._metadata(None), **metadata})
 
     def _metadata(self, reused_from: str | None) -> dict:
-        metadata = {FINGERPRINT: self.fingerprint, "reused": reused_from is not None}
+        metadata = {
+            FINGERPRINT: self.fingerprint,
+            FINGERPRINT_PARTS: MetadataValue.json(self.parts),
+            "reused": reused_from is not None,
+            WHY: self.why,
+        }
         return {**metadata, REUSED_FROM: reused_from} if reused_from else metadata
 
 
@@ -105,13 +110,25 @@ def lookup(
     file it names still exists). ``inputs`` defaults to the upstream assets' fingerprints."""
     inputs = upstream_fingerprints(context) if inputs is None else inputs
     code_version = context.assets_def.code_versions_by_key.get(context.asset_key)
-    fresh = Reuse(fingerprint(code_version, inputs, params))
-    if None in inputs.values() or forced(context):
-        return fresh
+    record = parts(code_version, inputs, params)
+    fresh = Reuse(fingerprint(record), parts=record)
+    if forced(context):
+        return replace(fresh, why="forced (--force or MLOPS_ASSETS_FORCE)")
+    unknown = [name for name, value in inputs.items() if value is None]
+    if unknown:
+        return replace(fresh, why=f"no fingerprint yet for {', '.join(unknown)}")
     event = context.instance.get_latest_materialization_event(context.asset_key)
-    metadata = dict(event.asset_materialization.metadata) if event else {}
-    if FINGERPRINT not in metadata or metadata[FINGERPRINT].value != fresh.fingerprint:
-        return fresh
+    if event is None:
+        return replace(fresh, why="first materialisation")
+    metadata = dict(event.asset_materialization.metadata)
+    if FINGERPRINT not in metadata:
+        return replace(fresh, why="the last materialisation recorded no fingerprint")
+    if metadata[FINGERPRINT].value != fresh.fingerprint:
+        before = metadata.get(FINGERPRINT_PARTS)
+        changes = what_changed(before.value, record) if before else []
+        return replace(
+            fresh, why="changed: " + "; ".join(changes or ["inputs, parameters or code"])
+        )
     try:
         value = context.resources.io_manager.load_input(
             # This run's instance and loggers (build_input_context would bring stock ones).
@@ -122,10 +139,30 @@ def lookup(
     # The stored output is gone, or no longer unpickles into today's classes: compute it again.
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError) as exc:
         context.log.warning(f"cannot restore {context.asset_key.to_user_string()}: {exc}")
-        return fresh
+        return replace(fresh, why=f"unchanged, but the stored output could not be read ({exc})")
     if not still_valid(value):
-        return fresh
+        return replace(fresh, why="unchanged, but the files its stored output names are gone")
     origin = metadata.get(REUSED_FROM)
     run_id = origin.value if origin else event.run_id
     context.log.info(f"inputs, parameters and code unchanged: reusing the output of run {run_id}")
-    return Reuse(fresh.fingerprint, value=value, run_id=run_id, metadata=metadata)
+    why = f"inputs, parameters and code unchanged since run {run_id[:8]}"
+    return replace(fresh, why=why, value=value, run_id=run_id, metadata=metadata)
+
+
+def decisions_in_run(context: AssetExecutionContext, reuse: Reuse) -> list[AssetDecision]:
+    """What this run did with the running asset (``reuse``) and each asset upstream of it:
+    recomputed or reused, and why; or left out of the run."""
+    graph = context.job_def.asset_layer.asset_graph
+    upstream = graph.get_ancestor_asset_keys(context.asset_key)
+    decisions = []
+    for key in [k for k in graph.toposorted_asset_keys if k in upstream]:
+        event = context.instance.get_latest_materialization_event(key)
+        if event is None or event.run_id != context.run_id:
+            decisions.append(AssetDecision(key.to_user_string(), "not in this run"))
+            continue
+        metadata = event.asset_materialization.metadata
+        action = "reused" if REUSED_FROM in metadata else "recomputed"
+        why = metadata[WHY].value if WHY in metadata else ""
+        decisions.append(AssetDecision(key.to_user_string(), action, why))
+    own = "reused" if reuse.found else "recomputed"
+    return [*decisions, AssetDecision(context.asset_key.to_user_string(), own, reuse.why)]

@@ -204,6 +204,18 @@ def inputs_section(report: MetricsReport) -> str:
     return "\n".join(lines)
 
 
+def decisions_section(report: MetricsReport) -> str:
+    """Which assets this run recomputed and which it reused, and what changed."""
+    if not report.decisions:
+        return ""
+    rows = ["### Recomputed or reused, and why", "", "| asset | this run | why |", "|---|---|---|"]
+    for decision in report.decisions:
+        action = f"**{decision.action}**" if decision.action == "recomputed" else decision.action
+        why = clip(decision.why, MAX_REASON_CHARS) or "—"
+        rows.append(f"| {decision.asset} | {action} | {why} |")
+    return "\n".join(rows)
+
+
 def _downsample(values: Sequence[float], points: int) -> list[int]:
     """Indices of at most ``points`` evenly spread values, always keeping the last."""
     n = len(values)
@@ -362,6 +374,7 @@ def render_comment(
         _Section("metrics", metrics_section(report), 0),
         _Section("input changes", inputs_section(report), 1),
         _Section("data changes", report.data_diff, 1),
+        _Section("recomputed or reused", decisions_section(report), 1),
         _Section("charts", charts_section(report), 2),
         _Section("plots", plots_section(plots or PublishedPlots()), 3),
         _Section("parameter list", params_section(report.params), 4),

@@ -17,7 +17,9 @@ def features(
 ) -> Output[FeatureSet]:
     """Splits the rows (stratified for classification) and fits scaling on the training rows only."""
     reuse = lookup(
-        context, config.model_dump(), still_valid=lambda f: f.data_hash == raw_data.data_hash
+        context,
+        flat("data", config.model_dump()),
+        still_valid=lambda f: f.data_hash == raw_data.data_hash,
     )
     if reuse.found:
         return reuse.restore()

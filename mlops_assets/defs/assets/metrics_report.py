@@ -11,8 +11,9 @@ from mlops_assets.data.dataset import read_csv
 from mlops_assets.defs.config import GateConfig
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
-from mlops_assets.defs.reuse import lookup
+from mlops_assets.defs.reuse import decisions_in_run, lookup
 from mlops_assets.git.base import committed_baseline
+from mlops_assets.params import flat
 from mlops_assets.records import FeatureSet, MetricsReport, TrainedModel
 from mlops_assets.report.data_diff import base_data_section
 from mlops_assets.report.evaluation import evaluate
@@ -37,14 +38,21 @@ def metrics_report(
     check then fails the run)."""
     store = artifacts.store
     reuse = lookup(
-        context, config.model_dump(), still_valid=lambda report: Path(report.directory).is_dir()
+        context,
+        flat("gate", config.model_dump()),
+        still_valid=lambda report: Path(report.directory).is_dir(),
     )
     if reuse.found:
         previous: MetricsReport = reuse.value
         if previous.gate_passed:
             store.promote(Path(previous.directory))
         markdown = with_reuse_note(previous.markdown, reuse.run_id, "Model and report reused")
-        report = replace(previous, markdown=markdown, reused_from_run=reuse.run_id)
+        report = replace(
+            previous,
+            markdown=markdown,
+            reused_from_run=reuse.run_id,
+            decisions=decisions_in_run(context, reuse),
+        )
         return reuse.restore(report, {"report": MetadataValue.md(markdown)})
 
     model_path = store.adopt(Path(trained_model.path), context.run_id)
@@ -105,6 +113,7 @@ def metrics_report(
         gate_passed=gate.passed,
         gate_reasons=gate.reasons,
         reused_from_run=reused_from_run,
+        decisions=decisions_in_run(context, reuse),
     )
     published = store.latest if gate.passed else run_dir
     return reuse.output(

@@ -19,6 +19,7 @@ from mlops_assets.data.dataset import file_md5, load_dataset
 from mlops_assets.defs.config import DataConfig
 from mlops_assets.defs.resources.dvc import DvcData
 from mlops_assets.defs.reuse import lookup
+from mlops_assets.params import flat
 from mlops_assets.records import Dataset
 from mlops_assets.settings import project_dir
 
@@ -41,7 +42,7 @@ def raw_data(context: AssetExecutionContext, config: DataConfig, dvc: DvcData) -
                 f"({source.pointer.md5}): the data version is the file's own MD5. Run "
                 f"`dvc add {path}` to track this content, or `dvc checkout {dvc_file}`."
             )
-    reuse = lookup(context, config.model_dump(), inputs={"data_hash": data_hash})
+    reuse = lookup(context, flat("data", config.model_dump()), inputs={"data_hash": data_hash})
     if reuse.found:  # these very bytes were read and validated by the run that stored them
         dataset = replace(reuse.value, source=str(path), origin=origin)
         return reuse.restore(dataset, where, data_version=data_hash)

@@ -50,7 +50,9 @@ def trained_model(
     ``model.keras`` atomically into the run's directory; ``artifacts/latest`` only moves once
     the report for this model is complete."""
     reuse = lookup(
-        context, config.model_dump(), still_valid=lambda model: Path(model.path).is_file()
+        context,
+        flat("train", config.model_dump()),
+        still_valid=lambda model: Path(model.path).is_file(),
     )
     if reuse.found:  # same features, hyperparameters and code: the same seeded model
         return reuse.restore()

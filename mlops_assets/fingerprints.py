@@ -1,0 +1,64 @@
+"""What an asset's output depends on, hashed; and, when that changed, the change in words.
+
+An asset's fingerprint covers its code version, its own parameters (in the ``data.*``/``train.*``
+vocabulary of params.yaml) and its inputs: the upstream assets' fingerprints, or for the data the
+file's hash. Same fingerprint, same output. When it differs from the last materialisation's,
+``what_changed`` names the parts that moved, for the report's "why it retrained".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+# Inputs that are not upstream assets, named as a reader knows them.
+INPUT_NAMES = {"data_hash": "data"}
+MAX_VALUE_CHARS = 40
+
+
+def parts(code_version: str | None, inputs: Mapping[str, Any], params: Mapping) -> dict:
+    """The JSON-able record a fingerprint is the hash of; kept with each materialisation."""
+    return {
+        "code_version": code_version,
+        "inputs": dict(sorted(inputs.items())),
+        "params": json.loads(json.dumps(params, sort_keys=True, default=str)),
+    }
+
+
+def fingerprint(record: Mapping) -> str:
+    text = json.dumps(record, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _show(value: Any) -> str:
+    text = "unset" if value is None else str(value)
+    if len(text) == 32 and text.isalnum():  # a hash: its start is enough to tell them apart
+        text = text[:12]
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
+def _changed(before: Mapping, after: Mapping) -> list[str]:
+    return [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+
+
+def what_changed(before: Mapping, after: Mapping) -> list[str]:
+    """One phrase per changed part of two ``parts`` records: the code, each named parameter
+    with its old and new value, the data hash, an upstream asset."""
+    changes = []
+    if before.get("code_version") != after.get("code_version"):
+        old, new = before.get("code_version"), after.get("code_version")
+        changes.append(f"code (version {_show(old)} → {_show(new)})")
+    old_inputs, new_inputs = before.get("inputs", {}), after.get("inputs", {})
+    for name in _changed(old_inputs, new_inputs):
+        if name in INPUT_NAMES:
+            old, new = _show(old_inputs.get(name)), _show(new_inputs.get(name))
+            changes.append(f"{INPUT_NAMES[name]} (`{old}` → `{new}`)")
+        else:
+            changes.append(f"upstream {name}")
+    old_params, new_params = before.get("params", {}), after.get("params", {})
+    for name in _changed(old_params, new_params):
+        old, new = _show(old_params.get(name)), _show(new_params.get(name))
+        changes.append(f"{name} (`{old}` → `{new}`)")
+    return changes
