@@ -103,6 +103,16 @@ class Interval:
 
 
 @dataclass(frozen=True)
+class Paired:
+    """Both models on the same held-out rows (``report.paired``): the interval of this model's
+    headline minus the baseline's, or why the comparison could not be paired."""
+
+    difference: Interval | None
+    rows: int = 0
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class AssetDecision:
     """What a run did with one asset: ``recomputed``, ``reused`` or ``not in this run``."""
 
@@ -130,6 +140,7 @@ class MetricsReport:
     baseline: Baseline | None = None
     baseline_note: str = ""  # why there is no baseline, when there is none
     interval: Interval | None = None  # the headline's bootstrap interval (report.noise)
+    paired: Paired | None = None  # this model minus the baseline on the same rows (report.paired)
     data_diff: str = ""  # the Markdown section on the data against the base branch
     gate_passed: bool = True
     gate_reasons: list[str] = field(default_factory=list)

@@ -199,3 +199,25 @@ def test_a_regression_beyond_tolerance_and_noise_is_refused_with_both_numbers():
     assert "at most 42 allowed with tolerance 5%" in reason
     assert "95% interval 41.5 to 43.5" in reason
     assert reason.endswith("regressed beyond the tolerance and beyond noise")
+
+
+def test_a_paired_difference_decides_noise_ahead_of_the_unpaired_interval():
+    wide = Interval(38.0, 47.0)  # unpaired, the baseline's 40 would be within noise
+    args = ("mae", {"mae": 42.5}, {"mae": 64.0}, baseline(mae=40.0), TOLERANCE, wide)
+
+    worse = evaluate_gate(*args, difference=Interval(1.2, 3.9))
+    inside = evaluate_gate(*args, difference=Interval(-0.4, 5.1))
+    auc = evaluate_gate(
+        "roc_auc",
+        {"roc_auc": 0.90},
+        {"roc_auc": 0.5},
+        baseline(roc_auc=0.99),
+        TOLERANCE,
+        difference=Interval(-0.12, -0.06),
+    )
+
+    assert not worse.passed
+    assert "paired difference on the same rows: 95% interval 1.2 to 3.9" in worse.reasons[0]
+    assert worse.reasons[0].endswith("beyond the tolerance and beyond noise")
+    assert inside.passed and inside.notes[-1].endswith("beyond the tolerance but within noise")
+    assert not auc.passed  # higher is better: the whole interval below 0 is worse beyond noise

@@ -1,10 +1,12 @@
-"""The headline's bootstrap interval: seeded, around the metric, as wide as the data says."""
+"""The headline's bootstrap interval (seeded, around the metric, as wide as the data says) and
+the paired difference of two models on the same rows."""
 
 import numpy as np
 import pytest
 from sklearn.metrics import mean_absolute_error, roc_auc_score
 
-from mlops_assets.report.noise import bootstrap_interval
+from mlops_assets.report.noise import bootstrap_interval, paired_difference_interval
+from mlops_assets.report.paired import compare_paired, row_keys, write_predictions
 
 
 def regression(rows: int, seed: int = 1):
@@ -51,3 +53,45 @@ def test_the_roc_auc_interval_matches_scikit_learn_per_resample():
     assert (interval.low, interval.high) == pytest.approx(
         tuple(np.percentile(by_hand, [2.5, 97.5]))
     )
+
+
+def test_a_paired_difference_is_zero_for_the_same_model_and_narrower_than_one_models_spread():
+    y, predicted = regression(100)
+    rng = np.random.default_rng(5)
+    slightly_better = predicted + (y - predicted) * 0.1 + rng.normal(0, 1, len(y))
+
+    same = paired_difference_interval("mae", y, predicted, predicted, seed=7)
+    better = paired_difference_interval("mae", y, slightly_better, predicted, seed=7)
+    alone = bootstrap_interval("mae", y, predicted, seed=7)
+
+    assert (same.low, same.high) == (0.0, 0.0)
+    assert better.high < 0  # lower MAE on the same rows, beyond noise
+    assert better.high - better.low < (alone.high - alone.low) / 2
+    # One model's interval alone holds the other's MAE: unpaired, this is "within noise".
+    assert mean_absolute_error(y, slightly_better) in alone
+
+
+def test_the_comparison_is_paired_only_when_the_baseline_held_out_the_same_rows(tmp_path):
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(60, 3)), rng.normal(size=60)
+    out, base_out = y + rng.normal(0, 0.5, 60), y + rng.normal(0, 0.8, 60)
+    keys = row_keys(x, y)
+    current = write_predictions(tmp_path / "now.csv", keys, y, out)
+    shuffled = rng.permutation(60)  # another order of the same rows pairs all the same
+    same_rows = write_predictions(
+        tmp_path / "base.csv", keys[shuffled], y[shuffled], base_out[shuffled]
+    )
+    other_rows = write_predictions(
+        tmp_path / "other.csv", row_keys(x[:50], y[:50]), y[:50], base_out[:50]
+    )
+
+    paired = compare_paired("mae", current, same_rows, seed=1)
+    assert paired.rows == 60
+    by_row = np.argsort(keys, kind="stable")  # the order both files are read in
+    expected = paired_difference_interval("mae", y[by_row], out[by_row], base_out[by_row], seed=1)
+    assert paired.difference == pytest.approx(expected)
+    assert compare_paired("mae", current, other_rows).difference is None
+    assert "held out other rows" in compare_paired("mae", current, other_rows).note
+    assert "not available" in compare_paired("mae", current, None).note
+    assert len(set(keys)) == 60 and len(set(row_keys(x, y + 1))) == 60
+    assert set(keys).isdisjoint(row_keys(x, y + 1))  # the target is part of a row

@@ -59,13 +59,17 @@ def test_a_hair_of_learning_rate_is_one_changed_row_within_noise_and_a_bad_model
     assert "| train.epochs | `3` |" in everything and "| data.seed | `42` |" in everything
     assert report.gate_passed and report.baseline.metrics["mae"] in report.interval
     assert "⚪ within noise" in comment.split("### Metrics")[0]
+    held_out = len(first.metrics) and report.paired.rows
+    assert held_out == 89 and 0 in report.paired.difference  # both models, the same 89 rows
+    assert f"Compared paired, both models on the same {held_out} held-out rows" in comment
 
     worse = {"epochs": 1, "hidden_layers": [1], "learning_rate": 0.0001}
     refused = workspace.materialize(config=run_config(train=worse), raise_on_error=False)
     bad = refused.output_for_node("metrics_report")
     assert not bad.gate_passed
     [reason] = [r for r in bad.gate_reasons if "vs baseline" in r]
-    assert "allowed with tolerance 5%" in reason and f"{bad.interval}" in reason
+    assert "allowed with tolerance 5%" in reason
+    assert f"paired difference on the same rows: {bad.paired.difference}" in reason
     assert reason.endswith("beyond the tolerance and beyond noise")
 
 

@@ -211,6 +211,8 @@ def test_a_run_on_an_mlflow3_server_has_params_curves_model_artifacts_tags_and_a
     assert baseline.metrics["mae"] == pytest.approx(report.metrics["mae"])
     assert baseline.params["train.epochs"] == "3"
     assert baseline.commit == commit
+    # Its held-out predictions came back from the server: the comparison is paired.
+    assert again.output_for_node("metrics_report").paired.rows == 89
     # Asked later: the latest finished run, unless excluded; nothing for another branch.
     second = the_run(client, "mlflow3", again.run_id).info.run_id
     assert tracking.baseline("main").run_id == second
@@ -290,9 +292,13 @@ def test_a_run_on_dagshubs_mlflow_2_line_records_curves_and_the_model_as_artifac
 
     dagshub_env(monkeypatch, dagshub_server, dagshub_server.token)
 
-    result, instance = run_graph(workspace, MlflowTracking.from_env(experiment_name="dagshub"))
+    tracking = MlflowTracking.from_env(experiment_name="dagshub")
+    result, instance = run_graph(workspace, tracking)
+    again, _ = run_graph(workspace, tracking, selection=["metrics_report"])
 
     assert result.success, failure_message(result)
+    # The baseline's held-out predictions download from the 2.x server: compared paired.
+    assert again.output_for_node("metrics_report").paired.rows == 89
     client = MlflowClient(dagshub_server.upstream)  # read back behind the proxy
     run = the_run(client, "dagshub", result.run_id)
     assert run.info.status == "FINISHED"

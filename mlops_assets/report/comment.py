@@ -88,15 +88,43 @@ def compare(name: str, value: float, baseline: float | None) -> tuple[float | No
     return delta, "🟢 better" if improved else "🔴 worse"
 
 
+def _within_noise(report: MetricsReport) -> bool | None:
+    """Whether the headline's change from the baseline is inside the noise: the paired
+    difference's interval holds 0, or (unpaired) this run's interval holds the baseline."""
+    base = report.baseline.metrics.get(report.headline) if report.baseline else None
+    difference = report.paired.difference if report.paired else None
+    if base is None:
+        return None
+    if difference is not None:
+        return difference.low <= 0 <= difference.high
+    return base in report.interval if report.interval is not None else None
+
+
 def headline_verdict(report: MetricsReport) -> tuple[float | None, str]:
-    """The headline's change from the baseline, and ``within noise`` when the baseline's value
-    lies inside this run's bootstrap interval."""
+    """The headline's change from the baseline, ``within noise`` or ``beyond noise``."""
     value = report.metrics[report.headline]
     base = report.baseline.metrics.get(report.headline) if report.baseline else None
     delta, verdict = compare(report.headline, value, base)
-    if delta and report.interval is not None and base in report.interval:
+    within = _within_noise(report)
+    if delta and within:
         verdict = "⚪ within noise"
+    elif delta and within is False:
+        verdict += ", beyond noise"
     return delta, verdict
+
+
+def comparison_line(report: MetricsReport) -> str:
+    """How the headline was compared with the baseline: paired on the same rows, or not."""
+    if report.baseline is None or report.paired is None:
+        return ""
+    difference = report.paired.difference
+    if difference is None:
+        return f"Compared unpaired: {clip(report.paired.note, MAX_REASON_CHARS)}."
+    return (
+        f"Compared paired, both models on the same {report.paired.rows} held-out rows: "
+        f"{report.headline} difference {difference.level:.0%} interval "
+        f"{difference.low:+.4g} to {difference.high:+.4g}."
+    )
 
 
 def _change(delta: float | None, baseline: float | None) -> str:
@@ -157,6 +185,8 @@ def metrics_section(report: MetricsReport) -> str:
             f"| {_fmt(report.naive.get(name))} |"
         )
     rows += ["", baseline_line(report)]
+    if comparison_line(report):
+        rows += ["", comparison_line(report)]
     return "\n".join(rows)
 
 

@@ -13,6 +13,7 @@ from mlops_assets.records import FeatureSet, Interval, TrainedModel
 from mlops_assets.report.markdown import render_report, with_reuse_note
 from mlops_assets.report.metrics import HEADLINE, compute_metrics, naive_metrics
 from mlops_assets.report.noise import bootstrap_interval
+from mlops_assets.report.paired import PREDICTIONS_FILE, row_keys, write_predictions
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Evaluation:
     markdown: str
     metrics_path: Path
     report_path: Path
+    predictions_path: Path  # the held-out rows' hashes, targets and predictions (report.paired)
 
 
 def evaluate(
@@ -70,4 +72,10 @@ def evaluate(
             run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n"
         ),
         report_path=write_text_atomic(run_dir / "report.md", markdown),
+        predictions_path=write_predictions(
+            run_dir / PREDICTIONS_FILE,
+            row_keys(features.x_test, features.y_test),
+            features.y_test,
+            y_out,
+        ),
     )

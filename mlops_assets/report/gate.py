@@ -2,7 +2,8 @@
 
 A model fails when its headline metric is no better than a featureless (naive) predictor's, or
 worse than the baseline run's by more than ``tolerance`` (relative: 0.05 allows 5% worse) and
-by more than the noise of one split (the baseline's value outside this run's interval).
+by more than the noise of one split: the paired difference's interval wholly on the worse side
+when both models predicted the same rows, else the baseline's value outside this run's interval.
 """
 
 from collections.abc import Mapping
@@ -32,10 +33,12 @@ def evaluate_gate(
     baseline: Baseline | None,
     tolerance: float,
     interval: Interval | None = None,
+    difference: Interval | None = None,
 ) -> GateResult:
     """Compare ``metrics[headline]`` with the naive predictor's and the baseline's. With the
-    headline's bootstrap ``interval``, a model worse than the tolerance allows is refused only
-    when the baseline's value also lies outside the interval: worse beyond noise too."""
+    headline's bootstrap ``interval``, or better the paired ``difference`` (this model minus the
+    baseline on the same rows), a model worse than the tolerance allows is refused only when it
+    is also worse beyond noise."""
     if tolerance < 0:
         raise ValueError(f"gate tolerance must be >= 0, got {tolerance}")
     higher = HIGHER_IS_BETTER.get(headline, True)
@@ -63,13 +66,19 @@ def evaluate_gate(
             f"{headline} {value:.4g} vs baseline {reference:.4g} ({baseline.label}; "
             f"{bound} {limit:.4g} allowed with tolerance {tolerance:.0%})"
         )
-        noise = f"; this run's {interval}" if interval else ""
+        if difference is not None:
+            noise = f"; paired difference on the same rows: {difference}"
+            within_noise = 0 <= difference.high if higher else difference.low <= 0
+        elif interval is not None:
+            noise, within_noise = f"; this run's {interval}", reference in interval
+        else:
+            noise, within_noise = "", False
         if not _worse(value, limit, higher):
             notes.append(f"{verdict}: within tolerance")
-        elif interval is not None and reference in interval:
+        elif within_noise:
             notes.append(f"{verdict}{noise}: beyond the tolerance but within noise")
         else:
-            beyond = " and beyond noise" if interval else ""
+            beyond = " and beyond noise" if noise else ""
             reasons.append(f"{verdict}{noise}: regressed beyond the tolerance{beyond}")
 
     return GateResult(passed=not reasons, reasons=reasons, notes=notes)

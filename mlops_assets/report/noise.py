@@ -2,7 +2,8 @@
 
 One split and one seed give one number; resampling the held-out rows with replacement shows
 its spread. The interval is the 2.5th to 97.5th percentile of the metric over the resamples.
-Only the predictions already made are resampled: no model runs again.
+Only the predictions already made are resampled: no model runs again. With the baseline's
+predictions on the same rows, the difference of the two models is resampled instead (paired).
 """
 
 from __future__ import annotations
@@ -40,6 +41,21 @@ def _roc_auc(y_true: np.ndarray, y_out: np.ndarray) -> np.ndarray:
 HEADLINE_FUNCTIONS = {"mae": _mae, "roc_auc": _roc_auc}
 
 
+def _interval(values: np.ndarray, level: float) -> Interval:
+    import numpy as np
+
+    tail = (1 - level) / 2 * 100
+    low, high = np.nanpercentile(values, [tail, 100 - tail])
+    return Interval(float(low), float(high), level)
+
+
+def _resamples(rows: int, resamples: int, seed: int) -> np.ndarray:
+    """``resamples`` rows of indices, each ``rows`` long, drawn with replacement."""
+    import numpy as np
+
+    return np.random.default_rng(seed).integers(0, rows, size=(resamples, rows))
+
+
 def bootstrap_interval(
     metric: str,
     y_true: np.ndarray,
@@ -51,8 +67,28 @@ def bootstrap_interval(
     """The ``level`` interval of ``metric`` (``mae`` or ``roc_auc``) over seeded resamples."""
     import numpy as np
 
-    rows = np.random.default_rng(seed).integers(0, len(y_true), size=(resamples, len(y_true)))
-    values = HEADLINE_FUNCTIONS[metric](np.asarray(y_true)[rows], np.asarray(y_out)[rows])
-    tail = (1 - level) / 2 * 100
-    low, high = np.nanpercentile(values, [tail, 100 - tail])
-    return Interval(float(low), float(high), level)
+    y_true, y_out = np.asarray(y_true), np.asarray(y_out)
+    rows = _resamples(len(y_true), resamples, seed)
+    return _interval(HEADLINE_FUNCTIONS[metric](y_true[rows], y_out[rows]), level)
+
+
+def paired_difference_interval(
+    metric: str,
+    y_true: np.ndarray,
+    y_out: np.ndarray,
+    baseline_out: np.ndarray,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Interval:
+    """The ``level`` interval of ``metric(this model) - metric(baseline)`` when both models
+    predicted the same rows: each resample scores both on the same rows, so the rows' own
+    difficulty cancels out and what is left is the spread of the difference."""
+    import numpy as np
+
+    y_true, y_out, baseline_out = map(np.asarray, (y_true, y_out, baseline_out))
+    rows = _resamples(len(y_true), resamples, seed)
+    score = HEADLINE_FUNCTIONS[metric]
+    return _interval(
+        score(y_true[rows], y_out[rows]) - score(y_true[rows], baseline_out[rows]), level
+    )

@@ -165,6 +165,24 @@ def find_baseline(
     return None
 
 
+def download_artifact(
+    location: TrackingLocation, run_id: str, path: str, to_dir: Path
+) -> Path | None:
+    """Run ``run_id``'s artifact ``path`` copied into ``to_dir``; None when the run has no
+    such artifact or its store cannot be read (an older run, a pruned artifact root)."""
+    from mlflow.artifacts import download_artifacts
+    from mlflow.exceptions import MlflowException
+
+    to_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        downloaded = download_artifacts(
+            run_id=run_id, artifact_path=path, dst_path=str(to_dir), tracking_uri=location.uri
+        )
+    except (MlflowException, OSError):
+        return None
+    return Path(downloaded)
+
+
 def describe(location: TrackingLocation) -> str:
     """The store in words, for the report: a server, or the embedded store (kept by CI's cache)."""
     if location.is_remote:

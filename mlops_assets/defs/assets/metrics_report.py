@@ -14,17 +14,27 @@ from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.defs.reuse import decisions_in_run, lookup
 from mlops_assets.git.base import committed_baseline
 from mlops_assets.params import flat
-from mlops_assets.records import FeatureSet, MetricsReport, TrainedModel
+from mlops_assets.records import Baseline, FeatureSet, MetricsReport, TrainedModel
 from mlops_assets.report.data_diff import base_data_section
 from mlops_assets.report.evaluation import evaluate
 from mlops_assets.report.gate import evaluate_gate
 from mlops_assets.report.markdown import with_reuse_note
+from mlops_assets.report.paired import PREDICTIONS_FILE, compare_paired
 from mlops_assets.settings import project_dir
 from mlops_assets.tracking.mlflow_client import describe
 from mlops_assets.tracking.provenance import base_branch
 
 
-@asset(code_version="1", group_name="retrain", kinds={"mlflow"})
+def baseline_predictions(
+    tracking: MlflowTracking, baseline: Baseline | None, run_dir: Path
+) -> Path | None:
+    """The tracked baseline run's held-out predictions, copied beside this run's files."""
+    if baseline is None or not baseline.run_id:
+        return None
+    return tracking.download(baseline.run_id, PREDICTIONS_FILE, run_dir / "baseline")
+
+
+@asset(code_version="2", group_name="retrain", kinds={"mlflow"})
 def metrics_report(
     context: AssetExecutionContext,
     config: GateConfig,
@@ -71,8 +81,20 @@ def metrics_report(
             baseline, why = committed_baseline(project_dir(), branch)
             searched = describe(tracking.location())
             baseline_note = f"no finished run on '{branch}' in {searched}, and {why}" if why else ""
+        paired = compare_paired(
+            headline,
+            result.predictions_path,
+            baseline_predictions(tracking, baseline, run_dir),
+            seed=features.seed,
+        )
         gate = evaluate_gate(
-            headline, metrics, result.naive, baseline, config.tolerance, result.interval
+            headline,
+            metrics,
+            result.naive,
+            baseline,
+            config.tolerance,
+            result.interval,
+            paired.difference,
         )
         mlf.log_metrics({f"test_{k}": v for k, v in metrics.items()})
         low, high = result.interval.low, result.interval.high
@@ -80,6 +102,7 @@ def metrics_report(
         mlf.log_artifacts(str(run_dir / "plots"), artifact_path="plots")
         mlf.log_artifact(str(result.metrics_path))
         mlf.log_artifact(str(result.report_path))
+        mlf.log_artifact(str(result.predictions_path))
         mlf.set_tag(run_tags.GATE, "passed" if gate.passed else "failed")
 
     data_path = features.params["data.path"]
@@ -110,6 +133,7 @@ def metrics_report(
         baseline_note=baseline_note,
         data_diff=data_diff,
         interval=result.interval,
+        paired=paired,
         gate_passed=gate.passed,
         gate_reasons=gate.reasons,
         reused_from_run=reused_from_run,

@@ -121,6 +121,11 @@ class MlflowTracking(ConfigurableResource):
         """Where a reviewer opens the run (DagsHub's experiment page on DagsHub)."""
         return self.location().run_url(experiment_id, run_id)
 
+    def download(self, run_id: str, artifact: str, to_dir: Path) -> Path | None:
+        """A tracked run's artifact, copied into ``to_dir`` (None when it has none)."""
+        with mlflow_client.connected(self.location(), self.check_timeout) as location:
+            return mlflow_client.download_artifact(location, run_id, artifact, to_dir)
+
     def baseline(self, branch: str = "main", exclude_run_id: str | None = None) -> Baseline | None:
         """The latest finished run on ``branch`` with held-out metrics, other than
         ``exclude_run_id`` (default: the active run)."""
