@@ -113,8 +113,10 @@ def test_cli_rerun_restores_unchanged_outputs_and_retrains_when_params_change(cl
 def test_changing_only_the_report_code_reevaluates_without_retraining(workspace, tmp_path):
     (tmp_path / "home").mkdir()
     instance = DagsterInstance.local_temp(str(tmp_path / "home"))
+    version = metrics_report.code_versions_by_key[metrics_report.key]
+    bumped = str(int(version) + 1)
     report_v2 = metrics_report.map_asset_specs(
-        lambda spec: spec.replace_attributes(code_version="2")
+        lambda spec: spec.replace_attributes(code_version=bumped)
     )
     assets = [a for a in ALL_ASSETS if a is not metrics_report]
 
@@ -148,7 +150,7 @@ def test_changing_only_the_report_code_reevaluates_without_retraining(workspace,
             "reused",
             f"inputs, parameters and code unchanged since run {first.run_id[:8]}",
         ),
-        ("metrics_report", "recomputed", "changed: code (version 1 → 2)"),
+        ("metrics_report", "recomputed", f"changed: code (version {version} → {bumped})"),
     ]
     model = (workspace.latest / "model.keras").read_bytes()
     assert model == (workspace.artifacts / "runs" / first.run_id / "model.keras").read_bytes()

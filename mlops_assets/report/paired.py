@@ -63,6 +63,8 @@ def compare_paired(metric: str, current: Path, baseline: Path | None, seed: int 
     baseline's, when both held out the same rows with the same targets."""
     if baseline is None:
         return Paired(None, note="the baseline's held-out predictions are not available")
+    if not current.is_file():
+        return Paired(None, note=f"this run's held-out predictions are missing ({current})")
     keys, y_true, y_out = _read(current)
     try:
         base_keys, base_true, base_out = _read(baseline)

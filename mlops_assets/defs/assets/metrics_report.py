@@ -17,7 +17,7 @@ from mlops_assets.params import flat
 from mlops_assets.records import Baseline, FeatureSet, MetricsReport, TrainedModel
 from mlops_assets.report.data_diff import base_data_section
 from mlops_assets.report.evaluation import evaluate
-from mlops_assets.report.gate import evaluate_gate
+from mlops_assets.report.gate import GateResult, evaluate_gate
 from mlops_assets.report.markdown import with_reuse_note
 from mlops_assets.report.paired import PREDICTIONS_FILE, compare_paired
 from mlops_assets.settings import project_dir
@@ -32,6 +32,65 @@ def baseline_predictions(
     if baseline is None or not baseline.run_id:
         return None
     return tracking.download(baseline.run_id, PREDICTIONS_FILE, run_dir / "baseline")
+
+
+def judge(
+    report: MetricsReport,
+    features: FeatureSet,
+    config: GateConfig,
+    tracking: MlflowTracking,
+    exclude_run_id: str | None,
+) -> tuple[MetricsReport, GateResult]:
+    """``report`` compared with today's baseline on the base branch (a tracked run, else the
+    committed results), paired when it can be, gated, and with the data diff. A reused report
+    is judged again too: the base branch may have moved since it was made."""
+    branch = base_branch(os.environ)
+    baseline = tracking.baseline(branch=branch, exclude_run_id=exclude_run_id)
+    baseline_note = ""
+    if baseline is None:  # a fresh store (a CI runner): the base branch's committed results
+        baseline, why = committed_baseline(project_dir(), branch)
+        searched = describe(tracking.location())
+        baseline_note = f"no finished run on '{branch}' in {searched}, and {why}" if why else ""
+    run_dir = Path(report.directory)
+    paired = compare_paired(
+        report.headline,
+        run_dir / PREDICTIONS_FILE,
+        baseline_predictions(tracking, baseline, run_dir),
+        seed=features.seed,
+    )
+    gate = evaluate_gate(
+        report.headline,
+        report.metrics,
+        report.naive,
+        baseline,
+        config.tolerance,
+        report.interval,
+        paired.difference,
+    )
+    data_path = features.params["data.path"]
+    data_diff = base_data_section(
+        project_dir(), branch, data_path, read_csv(project_dir() / data_path)
+    )
+    judged = replace(
+        report,
+        baseline=baseline,
+        baseline_note=baseline_note,
+        paired=paired,
+        data_diff=data_diff,
+        gate_passed=gate.passed,
+        gate_reasons=gate.reasons,
+    )
+    return judged, gate
+
+
+def _gate_metadata(gate: GateResult) -> dict:
+    return {
+        "gate": "passed" if gate.passed else "failed",
+        "gate_details": MetadataValue.md(
+            "\n".join(f"- {line}" for line in gate.reasons + gate.notes)
+        ),
+        "promoted": gate.passed,
+    }
 
 
 @asset(code_version="2", group_name="retrain", kinds={"mlflow"})
@@ -54,16 +113,18 @@ def metrics_report(
     )
     if reuse.found:
         previous: MetricsReport = reuse.value
-        if previous.gate_passed:
-            store.promote(Path(previous.directory))
         markdown = with_reuse_note(previous.markdown, reuse.run_id, "Model and report reused")
+        report, gate = judge(previous, features, config, tracking, exclude_run_id=None)
+        if gate.passed:
+            store.promote(Path(previous.directory))
         report = replace(
-            previous,
+            report,
             markdown=markdown,
             reused_from_run=reuse.run_id,
             decisions=decisions_in_run(context, reuse),
         )
-        return reuse.restore(report, {"report": MetadataValue.md(markdown)})
+        metadata = {"report": MetadataValue.md(markdown), **_gate_metadata(gate)}
+        return reuse.restore(report, metadata)
 
     model_path = store.adopt(Path(trained_model.path), context.run_id)
     model_run = Path(trained_model.path).parent.name
@@ -71,51 +132,6 @@ def metrics_report(
     result = evaluate(model_path, features, trained_model, reused_from_run)
     headline, metrics = result.headline, result.metrics
     run_dir = model_path.parent
-
-    with tracking.run(context) as mlf:
-        run = mlf.active_run().info
-        branch = base_branch(os.environ)
-        baseline = tracking.baseline(branch=branch, exclude_run_id=run.run_id)
-        baseline_note = ""
-        if baseline is None:  # a fresh store (a CI runner): the base branch's committed results
-            baseline, why = committed_baseline(project_dir(), branch)
-            searched = describe(tracking.location())
-            baseline_note = f"no finished run on '{branch}' in {searched}, and {why}" if why else ""
-        paired = compare_paired(
-            headline,
-            result.predictions_path,
-            baseline_predictions(tracking, baseline, run_dir),
-            seed=features.seed,
-        )
-        gate = evaluate_gate(
-            headline,
-            metrics,
-            result.naive,
-            baseline,
-            config.tolerance,
-            result.interval,
-            paired.difference,
-        )
-        mlf.log_metrics({f"test_{k}": v for k, v in metrics.items()})
-        low, high = result.interval.low, result.interval.high
-        mlf.log_metrics({f"interval_{headline}_low": low, f"interval_{headline}_high": high})
-        mlf.log_artifacts(str(run_dir / "plots"), artifact_path="plots")
-        mlf.log_artifact(str(result.metrics_path))
-        mlf.log_artifact(str(result.report_path))
-        mlf.log_artifact(str(result.predictions_path))
-        mlf.set_tag(run_tags.GATE, "passed" if gate.passed else "failed")
-
-    data_path = features.params["data.path"]
-    data_diff = base_data_section(
-        project_dir(), branch, data_path, read_csv(project_dir() / data_path)
-    )
-    if gate.passed:
-        store.promote(run_dir)
-        context.log.info(f"{headline} = {metrics[headline]:.4g}: gate passed, promoted {run_dir}")
-    else:
-        context.log.warning(
-            f"model gate failed, {store.latest} left as it was: {'; '.join(gate.reasons)}"
-        )
     report = MetricsReport(
         task=features.task,
         headline=headline,
@@ -127,30 +143,42 @@ def metrics_report(
         params=trained_model.params,
         data_hash=features.data_hash,
         plots={name: str(path) for name, path in result.plots.items()},
-        mlflow_run_id=run.run_id,
-        mlflow_run_url=tracking.run_url(run.experiment_id, run.run_id),
-        baseline=baseline,
-        baseline_note=baseline_note,
-        data_diff=data_diff,
         interval=result.interval,
-        paired=paired,
-        gate_passed=gate.passed,
-        gate_reasons=gate.reasons,
         reused_from_run=reused_from_run,
         decisions=decisions_in_run(context, reuse),
     )
+
+    with tracking.run(context) as mlf:
+        run = mlf.active_run().info
+        report, gate = judge(report, features, config, tracking, exclude_run_id=run.run_id)
+        report = replace(
+            report,
+            mlflow_run_id=run.run_id,
+            mlflow_run_url=tracking.run_url(run.experiment_id, run.run_id),
+        )
+        mlf.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+        low, high = result.interval.low, result.interval.high
+        mlf.log_metrics({f"interval_{headline}_low": low, f"interval_{headline}_high": high})
+        mlf.log_artifacts(str(run_dir / "plots"), artifact_path="plots")
+        for path in (result.metrics_path, result.report_path, result.predictions_path):
+            mlf.log_artifact(str(path))
+        mlf.set_tag(run_tags.GATE, "passed" if gate.passed else "failed")
+
+    if gate.passed:
+        store.promote(run_dir)
+        context.log.info(f"{headline} = {metrics[headline]:.4g}: gate passed, promoted {run_dir}")
+    else:
+        context.log.warning(
+            f"model gate failed, {store.latest} left as it was: {'; '.join(gate.reasons)}"
+        )
     published = store.latest if gate.passed else run_dir
     return reuse.output(
         report,
         metadata={
             headline: metrics[headline],
-            f"{headline}_interval": f"{result.interval.low:.4g} to {result.interval.high:.4g}",
+            f"{headline}_interval": f"{low:.4g} to {high:.4g}",
             **{f"test_{k}": v for k, v in metrics.items() if k != headline},
-            "gate": "passed" if gate.passed else "failed",
-            "gate_details": MetadataValue.md(
-                "\n".join(f"- {line}" for line in gate.reasons + gate.notes)
-            ),
-            "promoted": gate.passed,
+            **_gate_metadata(gate),
             "report": MetadataValue.md(result.markdown),
             "metrics_path": MetadataValue.path(str(published / "metrics.json")),
             "report_path": MetadataValue.path(str(published / "report.md")),
