@@ -109,100 +109,104 @@ def count_runs(dagster_home: Path) -> int:
         return db.execute("select count(*) from runs").fetchone()[0]
 
 
-def cache_a_dagster_home_with_one_run(cache_entry: Path) -> None:
-    """What an earlier run on main left in the Actions cache: an instance with one run."""
-    from dagster import DagsterInstance, asset, materialize
+def test_playing_main_then_a_pull_request_carries_the_baseline_in_the_cache_alone(tmp_path):
+    """The retrain workflow as GitHub runs it, against the fake GitHub API: a push to main, then
+    a PR that nudges the learning rate, each in a fresh clone that gets only what the workflow's
+    cache steps keep. The PR's comment compares with main's run from the cached MLflow store; a
+    second play of the PR edits that comment instead of adding one.
 
-    @asset
-    def earlier() -> int:
-        return 1
-
-    home = cache_entry / ".dagster_home"
-    home.mkdir(parents=True)
-    with DagsterInstance.local_temp(str(home)) as instance:
-        assert materialize([earlier], instance=instance).success
-    assert count_runs(home) == 1
-
-
-def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
-    """The retrain workflow as GitHub runs it for a PR, against the fake GitHub API: the comment
-    arrives on the PR, and a second play of the same event edits it instead of adding one.
-
-    Each play takes a minute or two: installing, importing TensorFlow, training a few epochs.
+    Each play takes a minute or so: installing, importing TensorFlow, training a few epochs.
     """
     source = project_repository(tmp_path / "origin")
-    # main's committed results, as a merged PR leaves them: the PR's only baseline, since the
-    # cache below holds no MLflow store. Lenient, so the few-epoch model passes the gate.
-    committed = {"mae": 80.0, "rmse": 95.0, "r2": 0.1}
-    base = source.commit({"artifacts/dvc/metrics.json": json.dumps(committed)}, "main's metrics")
-    source.git("checkout", "--quiet", "-b", "more-data")
+    main = source.git("rev-parse", "HEAD")
+    source.git("checkout", "--quiet", "-b", "lr-nudge")
     head = source.commit({"README.md": "# a PR\n"}, "a pull request")
-    event = Event(
+    repository = {"full_name": "octo/model", "default_branch": "main"}
+    push = Event(
+        name="push",
+        sha=main,
+        ref="refs/heads/main",
+        payload={"ref": "refs/heads/main", "after": main, "repository": repository},
+    )
+    pull = Event(
         name="pull_request",
         sha=head,
         ref="refs/pull/42/merge",
-        head_ref="more-data",
+        head_ref="lr-nudge",
         base_ref="main",
         payload={
             "action": "synchronize",
             "number": 42,
             "pull_request": {
                 "number": 42,
-                "head": {"sha": head, "ref": "more-data", "repo": {"full_name": "octo/model"}},
+                "head": {"sha": head, "ref": "lr-nudge", "repo": {"full_name": "octo/model"}},
                 "base": {"ref": "main", "repo": {"full_name": "octo/model"}},
             },
-            "repository": {"full_name": "octo/model", "default_branch": "main"},
+            "repository": repository,
         },
     )
     cache = tmp_path / "actions_cache"
-    cache_a_dagster_home_with_one_run(cache / "dagster-home-main-900-1")
     github = FakeGitHub(repository="octo/model").start()
     github.add_pull(42, head_sha=head)
+    fast = run_config()  # a few epochs at learning rate 0.02; the PR's variable nudges it
+    nudged = run_config(train={"learning_rate": 0.021})
     player = WorkflowPlayer(
         RETRAIN,
         source.path,
         cache_dir=cache,
         tool_dir=tmp_path / "tool_cache",
-        variables={"RETRAIN_RUN_CONFIG": json.dumps(run_config())},  # a few epochs
+        variables={"RETRAIN_RUN_CONFIG": json.dumps(fast)},
         api_url=github.url,
         secrets={"GITHUB_TOKEN": github.token},
     )
     try:
-        played = player.play("retrain", event, tmp_path / "play")
+        on_main = player.play("retrain", push, tmp_path / "main")
+        player.variables["RETRAIN_RUN_CONFIG"] = json.dumps(nudged)
+        played = player.play("retrain", pull, tmp_path / "play")
         first_comments = [(c.id, c.body) for c in github.comments_on("issue", 42)]
-        replayed = player.play("retrain", event, tmp_path / "replay")
+        replayed = player.play("retrain", pull, tmp_path / "replay")
     finally:
         github.stop()
 
+    assert on_main.succeeded, on_main.failure_log()
+    assert "No baseline yet" in (on_main.workspace / "artifacts" / "pr_comment.md").read_text()
     assert played.succeeded, played.failure_log()
     assert [s.outcome for s in played.steps] == ["success"] * len(played.steps)
     workspace = played.workspace
     assert (workspace / "README.md").read_text() == "# a PR\n"  # the PR's commit was checked out
-    comment = workspace / "artifacts" / "pr_comment.md"
-    assert comment.read_text().startswith("<!-- mlops-assets report -->")
+    comment = (workspace / "artifacts" / "pr_comment.md").read_text()
+    assert comment.startswith("<!-- mlops-assets report -->")
     uploaded = played.uploads / "model-and-report" / "artifacts"
     assert (uploaded / "latest" / "model.keras").stat().st_size > 1000
     assert (uploaded / "latest" / "report.md").read_text()
-    assert (uploaded / "pr_comment.md").read_text() == comment.read_text()
-    # DAGSTER_HOME came from the base branch's cache entry and goes back with this run in it.
+    assert (uploaded / "pr_comment.md").read_text() == comment
+    # DAGSTER_HOME and the MLflow store came from main's cache entry, and go back with this run.
     restored = [s.log for s in played.steps if s.log.startswith("cache")]
-    assert restored == ["cache restored from dagster-home-main-900-1"]
+    assert restored == ["cache restored from dagster-home-main-1001-1"]
     assert count_runs(workspace / ".dagster_home") == 2
-    assert count_runs(cache / "dagster-home-more-data-1001-1" / ".dagster_home") == 2
-    # The baseline is named with its source, and the gate compared against it.
+    assert count_runs(cache / "dagster-home-lr-nudge-1002-1" / ".dagster_home") == 2
+    # The baseline is main's run, found in the cached store and named with its source; the
+    # same rows were held out, so the models are compared paired: a nudge is within noise.
+    assert "the latest finished run on 'main' in the local MLflow store mlflow.db" in comment
+    assert "Compared paired, both models on the same 89 held-out rows" in comment
+    assert "⚪ within noise" in comment.split("### Metrics")[0]
+    assert "| train.learning_rate | `0.02` | `0.021` |" in comment
+    # What ran and why: the data and the split reused from main's run, the model retrained.
+    assert "| raw_data | reused | inputs, parameters and code unchanged since run" in comment
     assert (
-        "Baseline: the committed artifacts/dvc/metrics.json of 'main' at " f"{base[:12]}."
-    ) in comment.read_text()
-    assert "| **mae** | ↓ lower |" in comment.read_text() and "| 80 |" in comment.read_text()
+        "| trained_model | **recomputed** | changed: train.learning_rate (`0.02` → `0.021`) |"
+        in comment
+    )
     # The comment arrived on PR 42 through the API, the same body as the local copy.
     [(posted_id, posted_body)] = first_comments
-    assert posted_body == comment.read_text()
+    assert posted_body == comment
     assert github.token not in played.failure_log() + posted_body
-    # The second play of the same event edits that comment: still exactly one on the PR.
+    # The second play of the same event reuses everything and edits that comment.
     assert replayed.succeeded, replayed.failure_log()
+    again = (replayed.workspace / "artifacts" / "pr_comment.md").read_text()
+    assert "| trained_model | reused |" in again and "Compared paired" in again
     [sticky] = github.comments_on("issue", 42)
-    assert sticky.id == posted_id
-    assert sticky.body == (replayed.workspace / "artifacts" / "pr_comment.md").read_text()
+    assert sticky.id == posted_id and sticky.body == again
     assert len(github.calls("PATCH", r"/issues/comments/")) == 1
     assert len(github.calls("POST", r"/issues/42/comments")) == 1
     # Each play left the gate's verdict as a check run on the PR's head commit.

@@ -257,6 +257,7 @@ class WorkflowPlayer:
             "sha": event.sha,
             "ref": event.ref,
             "ref_name": ref_name,
+            "ref_type": "tag" if event.ref.startswith("refs/tags/") else "branch",
             "head_ref": event.head_ref,
             "base_ref": event.base_ref,
             "repository": self.repository,
