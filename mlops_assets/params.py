@@ -62,6 +62,7 @@ class GateParams(_Section):
     relative (0.05 = 5%), before the model is refused."""
 
     tolerance: float = Field(ge=0, lt=1)
+    seeds: int = Field(ge=1, le=20, description="Models trained with seeds data.seed, +1, ...")
 
 
 class AutomationParams(_Section):

@@ -63,6 +63,7 @@ class TrainedModel:
     path: str
     history: dict[str, list[float]]
     params: dict[str, str]  # ``data.*`` and ``train.*``, as logged to MLflow (params.flat)
+    hyperparameters: dict = field(default_factory=dict)  # the ``train:`` values, typed
 
     @property
     def epochs_run(self) -> int:
@@ -100,6 +101,25 @@ class Interval:
 
     def __str__(self) -> str:
         return f"{self.level:.0%} interval {self.low:.4g} to {self.high:.4g}"
+
+
+@dataclass(frozen=True)
+class SeedSpread:
+    """The headline of models trained alike but for the seed (``gate.seeds``), first the one
+    that is kept."""
+
+    seeds: list[int]
+    values: list[float]
+
+    @property
+    def mean(self) -> float:
+        return sum(self.values) / len(self.values)
+
+    @property
+    def spread(self) -> float:
+        """The sample standard deviation across the seeds."""
+        mean = self.mean
+        return (sum((v - mean) ** 2 for v in self.values) / (len(self.values) - 1)) ** 0.5
 
 
 @dataclass(frozen=True)
@@ -141,6 +161,7 @@ class MetricsReport:
     baseline_note: str = ""  # why there is no baseline, when there is none
     interval: Interval | None = None  # the headline's bootstrap interval (report.noise)
     paired: Paired | None = None  # this model minus the baseline on the same rows (report.paired)
+    seeds: SeedSpread | None = None  # the headline across ``gate.seeds`` seeds, when N > 1
     data_diff: str = ""  # the Markdown section on the data against the base branch
     gate_passed: bool = True
     gate_reasons: list[str] = field(default_factory=list)

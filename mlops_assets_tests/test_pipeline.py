@@ -174,3 +174,18 @@ def test_a_pr_that_appends_rows_and_shifts_a_feature_gets_a_data_section_naming_
     assert "**+150 rows**" in section
     assert "`bmi`" in flagged
     assert "`age`" not in flagged  # unshifted columns are collapsed
+
+
+def test_gate_seeds_trains_more_seeds_and_the_comment_states_mean_and_spread(workspace):
+    config = run_config()
+    config["ops"]["metrics_report"] = {"config": {"seeds": 3}}
+
+    report = workspace.materialize(config=config).output_for_node("metrics_report")
+
+    spread = report.seeds
+    assert spread.seeds == [42, 43, 44]
+    assert spread.values[0] == report.metrics["mae"]  # the kept model is the first seed's
+    assert len(set(spread.values)) == 3 and spread.spread > 0
+    comment = (workspace.artifacts / "pr_comment.md").read_text()
+    status = comment.split("### Metrics")[0]
+    assert f"mean {spread.mean:.4g}, standard deviation {spread.spread:.2g} across 3 seeds" in status

@@ -12,6 +12,7 @@ from typing import Any
 
 from mlops_assets.records import MetricsReport
 from mlops_assets.report.metrics import HIGHER_IS_BETTER
+from mlops_assets.report.seeds import seed_line
 
 # GitHub rejects comment bodies over 65,536 characters.
 GITHUB_BODY_LIMIT = 65_536
@@ -149,6 +150,8 @@ def status_section(report: MetricsReport) -> str:
         else "no baseline yet"
     )
     spread = f" · {report.interval} over resampled held-out rows" if report.interval else ""
+    if report.seeds is not None:
+        spread += f" · {seed_line(report.seeds)}"
     arrow = "↑" if _better(headline) else "↓"
     gate = "✅ **Quality gate passed**" if report.gate_passed else "❌ **Quality gate failed**"
     lines = [f"{gate} · **{headline}** {arrow} = **{_fmt(value)}** ({against}){spread}"]

@@ -13,13 +13,14 @@ from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.defs.reuse import decisions_in_run, lookup
 from mlops_assets.git.base import committed_baseline
-from mlops_assets.params import flat
+from mlops_assets.params import TrainParams, flat
 from mlops_assets.records import Baseline, FeatureSet, MetricsReport, TrainedModel
 from mlops_assets.report.data_diff import base_data_section
 from mlops_assets.report.evaluation import evaluate
 from mlops_assets.report.gate import GateResult, evaluate_gate
 from mlops_assets.report.markdown import with_reuse_note
 from mlops_assets.report.paired import PREDICTIONS_FILE, compare_paired
+from mlops_assets.report.seeds import seed_line, seed_spread
 from mlops_assets.settings import project_dir
 from mlops_assets.tracking.mlflow_client import describe
 from mlops_assets.tracking.provenance import base_branch
@@ -132,6 +133,11 @@ def metrics_report(
     result = evaluate(model_path, features, trained_model, reused_from_run)
     headline, metrics = result.headline, result.metrics
     run_dir = model_path.parent
+    seeds = None
+    if config.seeds > 1:
+        hp = TrainParams(**trained_model.hyperparameters)
+        log = context.log.info
+        seeds = seed_spread(features, hp, headline, metrics[headline], config.seeds, log)
     report = MetricsReport(
         task=features.task,
         headline=headline,
@@ -144,6 +150,7 @@ def metrics_report(
         data_hash=features.data_hash,
         plots={name: str(path) for name, path in result.plots.items()},
         interval=result.interval,
+        seeds=seeds,
         reused_from_run=reused_from_run,
         decisions=decisions_in_run(context, reuse),
     )
@@ -159,6 +166,10 @@ def metrics_report(
         mlf.log_metrics({f"test_{k}": v for k, v in metrics.items()})
         low, high = result.interval.low, result.interval.high
         mlf.log_metrics({f"interval_{headline}_low": low, f"interval_{headline}_high": high})
+        if seeds is not None:
+            mlf.log_metrics(
+                {f"seeds_{headline}_mean": seeds.mean, f"seeds_{headline}_spread": seeds.spread}
+            )
         mlf.log_artifacts(str(run_dir / "plots"), artifact_path="plots")
         for path in (result.metrics_path, result.report_path, result.predictions_path):
             mlf.log_artifact(str(path))
@@ -177,6 +188,7 @@ def metrics_report(
         metadata={
             headline: metrics[headline],
             f"{headline}_interval": f"{low:.4g} to {high:.4g}",
+            **({f"{headline}_across_seeds": seed_line(seeds)} if seeds else {}),
             **{f"test_{k}": v for k, v in metrics.items() if k != headline},
             **_gate_metadata(gate),
             "report": MetadataValue.md(result.markdown),

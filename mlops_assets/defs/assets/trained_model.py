@@ -38,7 +38,7 @@ def each_epoch(*loggers):
     return log
 
 
-@asset(code_version="2", group_name="retrain", kinds={"keras", "tensorflow"})
+@asset(code_version="3", group_name="retrain", kinds={"keras", "tensorflow"})
 def trained_model(
     context: AssetExecutionContext,
     config: TrainConfig,
@@ -73,7 +73,12 @@ def trained_model(
         path = save_model(result.model, artifacts.store.run_dir(context.run_id) / MODEL_FILE)
         logged_as = tracking.log_model(result.model, saved_at=path, example=features.x_train[:5])
 
-    model = TrainedModel(path=str(path), history=result.history, params=run_params)
+    model = TrainedModel(
+        path=str(path),
+        history=result.history,
+        params=run_params,
+        hyperparameters=params.model_dump(),
+    )
     context.log.info(f"trained {model.epochs_run} epochs; saved {path}")
     final = {k: v[-1] for k, v in result.history.items() if v}
     return reuse.output(
