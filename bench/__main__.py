@@ -11,6 +11,7 @@ BENCHMARKS = [
     "scale",
     "sensor_tick",
     "tracking_overhead",
+    "data_diff",
     "skip_unchanged",
     "profile",  # no target: where a CLI run's time goes, phase by phase
 ]
