@@ -191,7 +191,7 @@ def test_playing_the_retrain_workflow_for_a_pull_request(tmp_path):
     assert count_runs(cache / "dagster-home-more-data-1001-1" / ".dagster_home") == 2
     # The baseline is named with its source, and the gate compared against it.
     assert (
-        "Baseline: the committed artifacts/dvc/metrics.json of 'main' at " f"{base[:12]}."
+        f"Baseline: the committed artifacts/dvc/metrics.json of 'main' at {base[:12]}."
     ) in comment.read_text()
     assert "| **mae** | ↓ lower |" in comment.read_text() and "| 80 |" in comment.read_text()
     # The comment arrived on PR 42 through the API, the same body as the local copy.

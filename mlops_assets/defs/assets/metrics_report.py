@@ -48,6 +48,9 @@ def metrics_report(
         return reuse.restore(report, {"report": MetadataValue.md(markdown)})
 
     model_path = store.adopt(Path(trained_model.path), context.run_id)
+    labels = Path(trained_model.path).with_name("labels.json")  # classification's labels
+    if labels.is_file():
+        store.adopt(labels, context.run_id)
     model_run = Path(trained_model.path).parent.name
     reused_from_run = model_run if model_run != context.run_id else None
     result = evaluate(model_path, features, trained_model, reused_from_run)
@@ -67,6 +70,8 @@ def metrics_report(
             headline, metrics, result.naive, baseline, config.tolerance, result.interval
         )
         mlf.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+        if result.per_class:
+            mlf.log_metrics({f"test_{k}": v for k, v in result.per_class_metrics().items()})
         low, high = result.interval.low, result.interval.high
         mlf.log_metrics({f"interval_{headline}_low": low, f"interval_{headline}_high": high})
         mlf.log_artifacts(str(run_dir / "plots"), artifact_path="plots")
