@@ -13,8 +13,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+MODEL_SOURCE = "model_source"  # trained_model's input: the hash of its builder's source
 # Inputs that are not upstream assets, named as a reader knows them.
-INPUT_NAMES = {"data_hash": "data"}
+INPUT_NAMES = {"data_hash": "data", MODEL_SOURCE: "model code"}
 MAX_VALUE_CHARS = 40
 
 

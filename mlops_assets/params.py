@@ -7,14 +7,21 @@ override any key. Every error names the file and the key at fault.
 """
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 PARAMS_FILE = "params.yaml"
 
-Task = Literal["regression", "binary_classification"]
+Task = Literal["regression", "binary_classification", "multiclass_classification"]
 
 
 class ParamsError(ValueError):
@@ -25,14 +32,54 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ColumnsParams(_Section):
+    """Column kinds the data cannot tell: each list names columns; the rest are inferred
+    (numbers numeric, anything else categorical; see ``data.columns``)."""
+
+    categorical: list[str] = Field(description="Columns to treat as categories (integer codes)")
+    numeric: list[str] = Field(description="Columns to treat as numbers")
+    drop: list[str] = Field(description="Columns to ignore (IDs, free text, leaks)")
+
+    @model_validator(mode="after")
+    def _disjoint(self):
+        named: dict[str, str] = {}
+        for kind in ("categorical", "numeric", "drop"):
+            for column in getattr(self, kind):
+                if column in named:
+                    raise ValueError(f"column '{column}' is in both {named[column]} and {kind}")
+                named[column] = kind
+        return self
+
+
 class DataParams(_Section):
     """Which CSV to learn from, what to predict, and how the held-out split is drawn."""
 
     path: str = Field(description="CSV, relative to the project directory")
     target: str = Field(description="Column to predict")
-    task: Task = Field(description="regression or binary_classification")
+    task: Task = Field(description="regression, binary_classification or multiclass_classification")
+    positive_class: str | None = Field(
+        description="binary_classification: the label that is the positive class; null: the "
+        "last of the two in sorted order (1 of 0/1, Yes of No/Yes, True of False/True)"
+    )
+    columns: ColumnsParams
+    na_values: list[str] = Field(
+        description="Markers of a missing value besides empty cells and NA, e.g. ['?']"
+    )
+    max_missing_fraction: float = Field(
+        ge=0, le=1, description="A feature missing in more than this share of rows fails a check"
+    )
     test_fraction: float = Field(gt=0, lt=1, description="Held-out share of the rows")
     seed: int = Field(ge=0, description="Seed of the split and of training")
+
+    @field_validator("positive_class", mode="before")
+    @classmethod
+    def _label_as_text(cls, value: object) -> object:
+        return value if value is None or isinstance(value, str) else str(value)
+
+    @field_validator("na_values", mode="before")
+    @classmethod
+    def _markers_as_text(cls, values: object) -> object:
+        return [str(v) for v in values] if isinstance(values, list) else values
 
 
 class TrainParams(_Section):
@@ -41,13 +88,28 @@ class TrainParams(_Section):
     epochs: int = Field(ge=1, description="At most this many epochs")
     batch_size: int = Field(ge=1)
     learning_rate: float = Field(gt=0)
-    hidden_layers: list[int] = Field(description="Units of each hidden layer")
+    hidden_layers: list[int] = Field(description="Units of each hidden layer (built-in MLP)")
+    model: str | None = Field(
+        description="'module:function' building your own Keras model (modeling.builder); "
+        "null: the built-in MLP"
+    )
+    model_args: dict[str, Any] = Field(description="Handed to the builder as spec.args")
     validation_fraction: float = Field(
         ge=0, lt=1, description="Share of the training split held out for the learning curve"
     )
     early_stopping_patience: int = Field(
         ge=0, description="Epochs without val_loss improvement before stopping; 0: never"
     )
+
+    @field_validator("model")
+    @classmethod
+    def _module_function(cls, reference: str | None) -> str | None:
+        if reference in (None, ""):
+            return None
+        module, colon, function = reference.partition(":")
+        if not (module and colon and function):
+            raise ValueError(f"expected 'module:function', got {reference!r}")
+        return reference
 
     @field_validator("hidden_layers")
     @classmethod
@@ -84,7 +146,9 @@ def _problem(error: dict, sections: list[str]) -> str:
     if error["type"] == "extra_forbidden":
         if len(error["loc"]) == 1:
             return f"unknown section '{where}' (known: {sections})"
-        section = Params.model_fields[str(error["loc"][0])].annotation
+        section = Params
+        for part in error["loc"][:-1]:
+            section = section.model_fields[str(part)].annotation
         known = ", ".join(sorted(section.model_fields))
         return f"unknown key '{where}' (known: {known})"
     if error["type"] == "missing":
@@ -114,5 +178,12 @@ def load_params(path: Path) -> Params:
 
 def flat(section: str, values: dict) -> dict[str, str]:
     """``values`` under their params.yaml names, ``section.key``, as strings: the one vocabulary
-    of MLflow's params, ``dvc params diff``, the report and the baseline comparison."""
-    return {f"{section}.{key}": str(value) for key, value in values.items()}
+    of MLflow's params, ``dvc params diff``, the report and the baseline comparison. Mappings
+    nest (``data.columns.drop``, ``train.model_args.units``)."""
+    names: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            names.update(flat(f"{section}.{key}", value))
+        elif not isinstance(value, dict):
+            names[f"{section}.{key}"] = str(value)
+    return names

@@ -15,6 +15,39 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One feature column: its kind, what the saved model's input takes, how much is missing,
+    and (once the split is made) the value a missing cell becomes, from the training rows."""
+
+    name: str
+    kind: str  # NUMERIC or CATEGORICAL
+    dtype: str  # the model input's values: "float", "integer" (codes) or "string"
+    missing_fraction: float  # over all rows of the file
+    declared: bool = False  # named in data.columns rather than inferred
+    fill: float | int | str | None = None  # training median (numeric) or most frequent value
+    missing_indicator: bool = False  # numeric with missing training cells: a 0/1 input too
+    categories: int = 0  # distinct training values (categorical)
+
+    @property
+    def description(self) -> str:
+        how = "declared" if self.declared else "inferred"
+        return f"{self.kind} ({self.dtype}, {how})"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A validated CSV: typed feature columns and the target, rows without a target dropped."""
+
+    frame: pd.DataFrame
+    columns: list[Column]  # the features, in file order
+    dropped_target_rows: int = 0  # rows whose target was missing
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A validated table and what it is for; ``data_hash`` is the MD5 of the source file."""
@@ -26,34 +59,35 @@ class Dataset:
     data_hash: str
     params: dict  # the ``data:`` settings it was read with
     origin: str  # git, or the DVC remote it was pulled from
+    columns: list[Column] = field(default_factory=list)
+    dropped_target_rows: int = 0
 
 
 @dataclass(frozen=True)
 class FeatureSet:
-    """The split the model learns from. Statistics come from the training split only, so
-    nothing about the held-out rows leaks into the model's normalisation."""
+    """The split the model learns from: raw feature columns (missing cells as NaN), the target
+    encoded (class index for classification), and each column's fill value from the training
+    split only, so nothing about the held-out rows leaks into the model's preprocessing."""
 
-    feature_names: list[str]
+    columns: list[Column]
     target: str
     task: str
-    x_train: np.ndarray
+    x_train: pd.DataFrame
     y_train: np.ndarray
-    x_test: np.ndarray
+    x_test: pd.DataFrame
     y_test: np.ndarray
-    mean: np.ndarray
-    variance: np.ndarray
     seed: int
+    classes: list = field(default_factory=list)  # original labels by class index
     data_hash: str = ""
     # What the split was made from, for the experiment tracker: ``data.*`` params (params.flat)
     # and where the data came from (git, or which DVC remote).
     params: dict[str, str] = field(default_factory=dict)
     data_source: str = ""
+    dropped_target_rows: int = 0
 
     @property
-    def std(self) -> np.ndarray:
-        import numpy as np
-
-        return np.sqrt(self.variance)
+    def feature_names(self) -> list[str]:
+        return [column.name for column in self.columns]
 
 
 @dataclass(frozen=True)
@@ -64,6 +98,7 @@ class TrainedModel:
     history: dict[str, list[float]]
     params: dict[str, str]  # ``data.*`` and ``train.*``, as logged to MLflow (params.flat)
     hyperparameters: dict = field(default_factory=dict)  # the ``train:`` values, typed
+    classes: list = field(default_factory=list)  # labels by output index (classification)
 
     @property
     def epochs_run(self) -> int:

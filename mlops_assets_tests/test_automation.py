@@ -253,9 +253,7 @@ def test_the_watch_paths_come_from_the_environment_when_set(monkeypatch, tmp_pat
 
     watch = WatchSettings.from_env()
 
-    assert watch == WatchSettings(
-        tmp_path.resolve(), ("main", "dev"), ("data/*", "features.yaml")
-    )
+    assert watch == WatchSettings(tmp_path.resolve(), ("main", "dev"), ("data/*", "features.yaml"))
 
 
 def test_the_schedule_is_weekly_by_default_and_tags_the_scheduled_time():

@@ -6,7 +6,7 @@ import pytest
 
 from mlops_assets.data import quality
 from mlops_assets.defs.checks import ALL_CHECKS
-from mlops_assets.records import Baseline, Interval
+from mlops_assets.records import CATEGORICAL, Baseline, Column, Interval
 from mlops_assets.report.gate import evaluate_gate
 from mlops_assets_tests.conftest import ALL_ASSETS, SAMPLE_CSV, run_config
 
@@ -83,22 +83,23 @@ def test_duplicate_heavy_data_fails_with_the_fraction():
 
 
 def test_leakage_names_the_held_out_rows_found_in_training():
-    x_train = np.array([[1, 2], [3, 4], [5, 6]], dtype=np.float32)
-    x_test = np.array([[9, 9], [3, 4]], dtype=np.float32)
+    x_train = pd.DataFrame({"a": [1.0, 3.0, np.nan], "s": ["M", "F", "F"]})
+    x_test = pd.DataFrame({"a": [9.0, 3.0, np.nan], "s": ["M", "F", "M"]})
 
     verdict = quality.train_test_leakage(x_train, x_test)
 
-    assert not verdict.passed
-    assert "1 of 2 held-out rows" in verdict.reason and "indices 1" in verdict.reason
-    assert quality.train_test_leakage(x_train, x_test[:1]).passed
+    assert not verdict.passed  # compared on the raw columns, text and gaps included
+    assert "1 of 3 held-out rows" in verdict.reason and "indices 1" in verdict.reason
+    assert quality.train_test_leakage(x_train, x_test.iloc[[0, 2]]).passed
 
 
 @pytest.mark.parametrize(
     ("values", "task", "message"),
     [
         ([3.0, 3.0, 3.0], "regression", "constant target"),
-        ([0.0, 0.0, 0.0], "binary_classification", "expected both classes"),
-        ([0.0, 1.0, 2.0], "binary_classification", "found [0.0, 1.0, 2.0]"),
+        ([0.0, 0.0, 0.0], "binary_classification", "expected exactly two classes"),
+        ([0.0, 1.0, 2.0], "binary_classification", "found ['0.0', '1.0', '2.0']"),
+        (["a", "b", "a"], "multiclass_classification", "expected 3 to 50 classes"),
     ],
 )
 def test_target_rules(values, task, message):
@@ -110,9 +111,17 @@ def test_target_rules(values, task, message):
 def test_schema_row_count_missing_values_and_split_classes():
     frame = pd.DataFrame({"x": ["a", "b"], "target": [1.0, np.inf]})
 
-    assert "non-numeric columns: x" in quality.schema(frame, "target").reason
+    assert "columns of no known kind: x" in quality.schema(frame, "target").reason
+    kinds = [Column("x", CATEGORICAL, "string", 0.0)]
+    typed = quality.schema(frame, "target", kinds)
+    assert typed.passed and typed.metadata["kinds"] == "x: categorical (string, inferred)"
     assert "target column 'y' missing" in quality.schema(frame, "y").reason
     assert "'target': 1" in quality.no_missing_values(frame).reason
+    gaps = pd.DataFrame({"x": [1.0, None, None, 4.0], "z": [1, 2, None, 4], "target": [1] * 4})
+    verdict = quality.missing_values(gaps, "target", max_fraction=0.3)
+    assert not verdict.passed and "'x' 50.0%" in verdict.reason and "'z'" not in verdict.reason
+    assert "data.max_missing_fraction" in verdict.reason
+    assert quality.missing_values(gaps, "target", max_fraction=0.5).passed
     assert not quality.row_count(5, min_rows=20).passed
     assert quality.row_count(20, min_rows=20, max_rows=20).passed
     lacking = quality.classes_in_both_splits(np.array([0.0, 1.0]), np.array([1.0, 1.0]))

@@ -11,7 +11,7 @@ HEADER = "a,b,target"
 
 
 def rows(n: int, target=lambda i: i % 7) -> list[str]:
-    return [f"{i},{i * 0.5},{target(i)}" for i in range(n)]
+    return [f"{i * 7 % 11},{i * 0.5},{target(i)}" for i in range(n)]
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "data.csv") -> Path:
@@ -46,11 +46,6 @@ def test_a_valid_file_loads_as_float_columns(tmp_path):
             id="ragged-extra-field",
         ),
         pytest.param(
-            [HEADER, *rows(5), "1,2", *rows(20)],
-            r"data\.csv: column 'target', line 7: missing value",
-            id="ragged-missing-field",
-        ),
-        pytest.param(
             ["a;b;target", *(r.replace(",", ";") for r in rows(30))],
             r"target column 'target' not found \(columns: a;b;target\)\. .*delimiter",
             id="wrong-delimiter",
@@ -62,17 +57,13 @@ def test_a_valid_file_loads_as_float_columns(tmp_path):
         ),
         pytest.param(
             [HEADER, *rows(10), "3,abc,1", *rows(20)],
-            r"data\.csv: column 'b', line 12: non-numeric value 'abc'",
+            r"data\.csv: column 'b', line 12: non-numeric value 'abc' in a column of numbers\. "
+            r"A missing-value marker\? List it in data\.na_values",
             id="string-in-numeric-column",
         ),
         pytest.param(
-            [HEADER, *rows(10), "3,NaN,1", *rows(20)],
-            r"data\.csv: column 'b', line 12: missing value",
-            id="nan",
-        ),
-        pytest.param(
             [HEADER, *rows(4), "3,inf,1", *rows(20)],
-            r"data\.csv: column 'b', line 6: infinite value inf",
+            r"data\.csv: column 'b', line 6: infinite value",
             id="infinity",
         ),
         pytest.param(
@@ -101,14 +92,17 @@ def test_non_utf8_bytes_name_the_offset(tmp_path):
 
 def test_classification_needs_both_classes(tmp_path):
     path = write(tmp_path, "\n".join([HEADER, *rows(30, target=lambda i: 1)]))
-    with pytest.raises(DatasetError, match=r"column 'target' has a single class \[1\.0\]"):
+    with pytest.raises(DatasetError, match=r"column 'target' holds 1 labels \['1'\]; binary"):
         load(path, "binary_classification")
 
 
-def test_classification_needs_zero_one_labels(tmp_path):
+def test_binary_classification_needs_exactly_two_labels(tmp_path):
     path = write(tmp_path, "\n".join([HEADER, *rows(30, target=lambda i: i % 3)]))
-    with pytest.raises(DatasetError, match=r"must hold 0 and 1 .*found \[0\.0, 1\.0, 2\.0\]"):
+    with pytest.raises(
+        DatasetError, match=r"holds 3 labels \['0', '1', '2'\]; .*multiclass_classification"
+    ):
         load(path, "binary_classification")
+    assert load(path, "multiclass_classification")["target"].nunique() == 3
 
 
 def test_file_md5_is_the_content_hash_dvc_records(tmp_path):

@@ -92,7 +92,10 @@ def test_one_run_per_pull_request_head_tagged_with_its_number(github, instance):
 
     assert sorted(r.run_key for r in first.run_requests) == [f"pr-7-{'a' * 40}", f"pr-9-{'b' * 40}"]
     by_pr = {r.tags[run_tags.PR_NUMBER]: r.tags for r in first.run_requests}
-    assert by_pr["7"][run_tags.COMMIT] == "a" * 40 and by_pr["7"][run_tags.BRANCH] == "feature/more-data"
+    assert (
+        by_pr["7"][run_tags.COMMIT] == "a" * 40
+        and by_pr["7"][run_tags.BRANCH] == "feature/more-data"
+    )
     path, auth = github.requests[0]
     assert "state=open" in path and auth.endswith(TOKEN)
 

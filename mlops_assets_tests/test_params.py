@@ -45,7 +45,9 @@ def test_params_yaml_is_the_one_source_a_missing_key_is_named(tmp_path):
     params = yaml.safe_load((project_dir() / "params.yaml").read_text())
     del params["train"]["batch_size"], params["gate"]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    with pytest.raises(ParamsError, match=r"missing section 'gate'; missing key 'train\.batch_size'"):
+    with pytest.raises(
+        ParamsError, match=r"missing section 'gate'; missing key 'train\.batch_size'"
+    ):
         load_params(tmp_path / "params.yaml")
 
 

@@ -335,7 +335,9 @@ def test_a_wrong_dagshub_token_names_the_token_variable_and_is_never_logged(
     secret = "dh-wrong-token-0a8f3b"
     dagshub_env(monkeypatch, dagshub_server, secret)
 
-    result, instance = run_graph(workspace, MlflowTracking.from_env(experiment_name="dagshub-refused"))
+    result, instance = run_graph(
+        workspace, MlflowTracking.from_env(experiment_name="dagshub-refused")
+    )
 
     assert not result.success
     message = failure_message(result)

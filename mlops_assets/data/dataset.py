@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from mlops_assets.data.errors import DatasetError, line_of
+from mlops_assets.records import Table
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
 MIN_ROWS = 20
-
-
-class DatasetError(ValueError):
-    """The CSV cannot be used as it is; the message says where and why."""
 
 
 def _require_file(path: Path) -> None:
@@ -34,18 +32,20 @@ def file_md5(path: Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _line(row_index: int) -> int:
-    """The 1-based line of the file that holds data row ``row_index`` (line 1 is the header)."""
-    return row_index + 2
+__all__ = ["DatasetError", "file_md5", "line_of", "load_dataset", "load_table", "read_csv"]
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """Parse ``path`` as UTF-8 CSV with a header row, turning parser failures into DatasetErrors."""
+def read_csv(path: Path, na_values: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+    """Parse ``path`` as UTF-8 CSV with a header row, turning parser failures into DatasetErrors.
+    Empty cells, ``NA`` and pandas' other default markers are missing, and so is each of
+    ``na_values`` (``data.na_values``, say ``?``)."""
     import pandas as pd
 
     _require_file(path)
     try:
-        frame = pd.read_csv(path, encoding="utf-8", skipinitialspace=True)
+        frame = pd.read_csv(
+            path, encoding="utf-8", skipinitialspace=True, na_values=list(na_values)
+        )
     except pd.errors.EmptyDataError:
         raise DatasetError(
             f"{path}: the file is empty (expected a header row and data rows)"
@@ -68,62 +68,98 @@ def _header(path: Path) -> list[str]:
         return [name.strip() for name in next(csv.reader(handle), [])]
 
 
-def validate_dataset(frame: pd.DataFrame, path: Path, target: str, task: str) -> pd.DataFrame:
-    """Check the frame is a usable numeric table with ``target``; return it as float columns."""
-    import numpy as np
+MIN_CLASSES, MAX_CLASSES = 3, 50  # multiclass_classification
+
+
+def _target(frame: pd.DataFrame, path: Path, target: str, task: str, positive_class):
+    """The target column for ``task`` (numbers for regression, labels otherwise), checked."""
     import pandas as pd
 
-    columns = [str(c) for c in frame.columns]
-    if target not in columns:
+    values = frame[target]
+    if task == "regression":
+        from mlops_assets.data.columns import _as_numbers
+
+        return _as_numbers(target, values, path, "regression target")
+    if pd.api.types.is_float_dtype(values) and (values % 1 == 0).all():
+        values = values.astype("int64")  # 0.0/1.0, as pandas reads integers beside a gap
+    elif not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        values = values.astype(str).str.strip()
+    labels = sorted(values.unique().tolist(), key=lambda v: (str(type(v)), v))
+    shown = [str(label) for label in labels[:10]]
+    if task == "binary_classification":
+        if len(labels) != 2:
+            hint = " (use task multiclass_classification)" if len(labels) > 2 else ""
+            raise DatasetError(
+                f"{path}: column '{target}' holds {len(labels)} labels {shown}; "
+                f"binary classification needs exactly two{hint}"
+            )
+        if positive_class is not None and positive_class not in {str(v) for v in labels}:
+            raise DatasetError(
+                f"{path}: data.positive_class {positive_class!r} is not a label of column "
+                f"'{target}' (labels: {shown})"
+            )
+    elif not MIN_CLASSES <= len(labels) <= MAX_CLASSES:
+        raise DatasetError(
+            f"{path}: column '{target}' holds {len(labels)} labels {shown}; multiclass "
+            f"classification needs {MIN_CLASSES} to {MAX_CLASSES}"
+        )
+    return values
+
+
+def validate_table(
+    frame: pd.DataFrame,
+    path: Path,
+    target: str,
+    task: str,
+    columns: dict | None = None,
+    positive_class: str | None = None,
+) -> Table:
+    """Type every column (``data.columns`` overrides the inferred kinds), drop the rows whose
+    target is missing (a row without a label can neither train nor score a model; its count
+    is reported), and check the target suits ``task``."""
+    from mlops_assets.data.columns import type_columns
+
+    names = [str(c) for c in frame.columns]
+    if target not in names:
         hint = ""
-        if len(columns) == 1 and any(sep in columns[0] for sep in ";\t|"):
+        if len(names) == 1 and any(sep in names[0] for sep in ";\t|"):
             hint = " The header has a single column: is the delimiter a comma?"
         raise DatasetError(
-            f"{path}: target column '{target}' not found (columns: {', '.join(columns)}).{hint}"
+            f"{path}: target column '{target}' not found (columns: {', '.join(names)}).{hint}"
         )
-    if len(columns) < 2:
+    if len(names) < 2:
         raise DatasetError(f"{path}: no feature columns besides the target '{target}'")
-    numeric = {}
-    for column in frame.columns:
-        values = frame[column]
-        if not pd.api.types.is_numeric_dtype(values):
-            coerced = pd.to_numeric(values, errors="coerce")
-            bad = values.notna() & coerced.isna()
-            if bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise DatasetError(
-                    f"{path}: column '{column}', line {_line(row)}: "
-                    f"non-numeric value {values.iloc[row]!r}"
-                )
-            values = coerced
-        numeric[column] = values.astype("float64")
-    data = pd.DataFrame(numeric)
-
-    finite = np.isfinite(data.to_numpy())
-    if not finite.all():
-        row, col = (int(i) for i in np.argwhere(~finite)[0])
-        value = data.iat[row, col]
-        kind = "missing value" if math.isnan(value) else f"infinite value {value}"
-        raise DatasetError(f"{path}: column '{data.columns[col]}', line {_line(row)}: {kind}")
-
-    if len(data) < MIN_ROWS:
-        raise DatasetError(f"{path}: {len(data)} data rows; at least {MIN_ROWS} are needed")
-
-    if task == "binary_classification":
-        classes = sorted(data[target].unique().tolist())
-        if len(classes) < 2:
-            raise DatasetError(
-                f"{path}: column '{target}' has a single class {classes}; "
-                "binary classification needs both 0 and 1"
-            )
-        if not set(classes) <= {0.0, 1.0}:
-            raise DatasetError(
-                f"{path}: column '{target}' must hold 0 and 1 for binary classification, "
-                f"found {classes[:10]}"
-            )
-    return data
+    missing_target = frame[target].isna()
+    dropped = int(missing_target.sum())
+    if dropped:
+        frame = frame[~missing_target.to_numpy()].reset_index(drop=True)
+    if len(frame) < MIN_ROWS:
+        with_target = " with a target" if dropped else ""
+        raise DatasetError(
+            f"{path}: {len(frame)} data rows{with_target}; at least {MIN_ROWS} are needed"
+        )
+    features, described = type_columns(frame, target, columns or {}, path)
+    features[target] = _target(frame, path, target, task, positive_class)
+    return Table(features, described, dropped)
 
 
-def load_dataset(path: Path, target: str, task: str) -> pd.DataFrame:
-    """Read and validate ``path``: a numeric table with ``target`` and at least one feature."""
-    return validate_dataset(read_csv(path), path, target, task)
+def validate_dataset(frame: pd.DataFrame, path: Path, target: str, task: str) -> pd.DataFrame:
+    """``validate_table``'s frame, with inferred kinds (the sample's way of reading)."""
+    return validate_table(frame, path, target, task).frame
+
+
+def load_table(
+    path: Path,
+    target: str,
+    task: str,
+    columns: dict | None = None,
+    na_values: list[str] | tuple[str, ...] = (),
+    positive_class: str | None = None,
+) -> Table:
+    """Read and validate ``path`` as ``data:`` in params.yaml describes it."""
+    return validate_table(read_csv(path, na_values), path, target, task, columns, positive_class)
+
+
+def load_dataset(path: Path, target: str, task: str, **options) -> pd.DataFrame:
+    """Read and validate ``path``: typed feature columns and ``target`` (``load_table``)."""
+    return load_table(path, target, task, **options).frame

@@ -1,13 +1,49 @@
-"""Turning a validated table into a seeded train/test split with training-set statistics."""
+"""Turning a validated table into a seeded train/test split, with the target encoded and each
+column's fill value taken from the training split only."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from mlops_assets.records import FeatureSet
+from mlops_assets.records import CATEGORICAL, Column, FeatureSet
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+
+CLASSIFICATION = ("binary_classification", "multiclass_classification")
+
+
+def encode_target(
+    values: pd.Series, task: str, positive_class: str | None = None
+) -> tuple[np.ndarray, list]:
+    """The target as float32 numbers (regression) or class indices, and the labels by index.
+    Binary: the positive class is index 1 (``data.positive_class``, else the last label in
+    sorted order: 1 of 0/1, Yes of No/Yes, True of False/True)."""
+    import numpy as np
+
+    if task not in CLASSIFICATION:
+        return values.to_numpy(dtype=np.float32), []
+    labels = sorted(values.unique().tolist(), key=lambda v: (str(type(v)), v))
+    if task == "binary_classification" and positive_class is not None:
+        labels.sort(key=lambda label: str(label) == positive_class)
+    index = {label: i for i, label in enumerate(labels)}
+    codes = values.map(index).to_numpy(dtype=np.float32)
+    return codes, [label.item() if hasattr(label, "item") else label for label in labels]
+
+
+def _fill(column: Column, train: pd.Series) -> Column:
+    """``column`` with the value its missing cells become: the training median, or the most
+    frequent training value; numeric columns with training gaps also get an indicator."""
+    present = train.dropna()
+    if column.kind == CATEGORICAL:
+        mode = present.mode()
+        fill = mode.iloc[0] if len(mode) else ("" if column.dtype == "string" else 0)
+        fill = fill.item() if hasattr(fill, "item") else fill
+        return replace(column, fill=fill, categories=int(present.nunique()))
+    median = float(present.median()) if len(present) else 0.0
+    return replace(column, fill=median, missing_indicator=bool(len(present) < len(train)))
 
 
 def split_features(
@@ -17,46 +53,64 @@ def split_features(
     test_fraction: float,
     seed: int,
     data_hash: str = "",
+    columns: list[Column] | None = None,
+    positive_class: str | None = None,
 ) -> FeatureSet:
-    """Split seeded (stratified by class for classification) and compute per-feature statistics."""
-    import numpy as np
+    """Split seeded (stratified by class for classification); fills from the training rows."""
     from sklearn.model_selection import train_test_split
 
-    feature_names = [c for c in data.columns if c != target]
-    x = data[feature_names].to_numpy(dtype=np.float32)
-    y = data[target].to_numpy(dtype=np.float32)
-    stratify = y if task == "binary_classification" else None
+    if columns is None:  # a frame of numbers, as the sample is
+        columns = [
+            Column(c, "numeric", "float", float(data[c].isna().mean()))
+            for c in data.columns
+            if c != target
+        ]
+    names = [column.name for column in columns]
+    y, classes = encode_target(data[target], task, positive_class)
     try:
         x_train, x_test, y_train, y_test = train_test_split(
-            x, y, test_size=test_fraction, random_state=seed, stratify=stratify
+            data[names],
+            y,
+            test_size=test_fraction,
+            random_state=seed,
+            stratify=y if task in CLASSIFICATION else None,
         )
     except ValueError as exc:
-        raise ValueError(f"cannot split {len(y)} rows with test_fraction={test_fraction}: {exc}")
+        raise ValueError(
+            f"cannot split {len(y)} rows with test_fraction={test_fraction}: {exc}"
+        ) from None
     return FeatureSet(
-        feature_names=feature_names,
+        columns=[_fill(column, x_train[column.name]) for column in columns],
         target=target,
         task=task,
-        x_train=x_train,
+        x_train=x_train.reset_index(drop=True),
         y_train=y_train,
-        x_test=x_test,
+        x_test=x_test.reset_index(drop=True),
         y_test=y_test,
-        mean=x_train.mean(axis=0, dtype=np.float64).astype(np.float32),
-        variance=x_train.var(axis=0, dtype=np.float64).astype(np.float32),
         seed=seed,
+        classes=classes,
         data_hash=data_hash,
     )
 
 
 def feature_statistics(features: FeatureSet) -> pd.DataFrame:
-    """One row per feature: training mean, std, min and max (for metadata and drift reading)."""
+    """One row per column: kind, missing share, the imputed value, and for numbers the
+    training mean, std, min and max (metadata, report, drift reading)."""
     import pandas as pd
 
-    return pd.DataFrame(
-        {
-            "feature": features.feature_names,
-            "mean": features.mean,
-            "std": features.std,
-            "min": features.x_train.min(axis=0),
-            "max": features.x_train.max(axis=0),
+    rows = []
+    for column in features.columns:
+        train = features.x_train[column.name]
+        row = {
+            "column": column.name,
+            "kind": column.description,
+            "missing": f"{column.missing_fraction:.1%}",
+            "imputed with": column.fill,
         }
-    )
+        if column.kind == CATEGORICAL:
+            row["categories"] = column.categories
+        else:
+            row |= {"mean": train.mean(), "std": train.std(ddof=0)}
+            row |= {"min": train.min(), "max": train.max()}
+        rows.append(row)
+    return pd.DataFrame(rows)

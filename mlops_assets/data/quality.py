@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mlops_assets.data.dataset import MIN_ROWS
+from mlops_assets.data.dataset import MAX_CLASSES, MIN_CLASSES, MIN_ROWS
+from mlops_assets.records import Column
 
 if TYPE_CHECKING:
     import numpy as np
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 MAX_ROWS = 5_000_000
 MAX_DUPLICATE_FRACTION = 0.10  # more identical rows than this and the data is suspect
-CLASSES = (0.0, 1.0)
+MAX_MISSING_FRACTION = 0.3  # params.yaml's data.max_missing_fraction sets the one used
 
 
 @dataclass(frozen=True)
@@ -29,23 +30,73 @@ class Verdict:
     metadata: dict = field(default_factory=dict)
 
 
-def schema(frame: pd.DataFrame, target: str) -> Verdict:
-    """The target and at least one feature exist, column names are unique, every column numeric."""
+def schema(frame: pd.DataFrame, target: str, columns: list[Column] | None = None) -> Verdict:
+    """The target and at least one feature exist, column names are unique, and every feature
+    has a kind (numeric or categorical), listed in the metadata."""
     import pandas as pd
 
-    columns = [str(c) for c in frame.columns]
-    types = {str(c): str(t) for c, t in frame.dtypes.items()}
-    meta = {"columns": len(columns), "types": ", ".join(f"{c}: {t}" for c, t in types.items())}
-    if target not in columns:
-        return Verdict(False, f"target column '{target}' missing (columns: {columns})", meta)
-    if len(columns) < 2:
+    names = [str(c) for c in frame.columns]
+    kinds = {c.name: c.description for c in columns or []}
+    meta = {
+        "columns": len(names),
+        "kinds": ", ".join(f"{name}: {kind}" for name, kind in kinds.items()),
+    }
+    if target not in names:
+        return Verdict(False, f"target column '{target}' missing (columns: {names})", meta)
+    if len(names) < 2:
         return Verdict(False, f"no feature columns besides the target '{target}'", meta)
-    if len(set(columns)) != len(columns):
-        return Verdict(False, f"duplicate column names: {columns}", meta)
-    non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if non_numeric:
-        return Verdict(False, f"non-numeric columns: {', '.join(map(str, non_numeric))}", meta)
-    return Verdict(True, f"{len(columns) - 1} numeric features and target '{target}'", meta)
+    if len(set(names)) != len(names):
+        return Verdict(False, f"duplicate column names: {names}", meta)
+    features = [n for n in names if n != target]
+    untyped = (
+        [n for n in features if n not in kinds]
+        if columns is not None
+        else [n for n in features if not pd.api.types.is_numeric_dtype(frame[n])]
+    )
+    if untyped:
+        return Verdict(False, f"columns of no known kind: {', '.join(untyped)}", meta)
+    counts = {}
+    for column in columns or []:
+        counts[column.kind] = counts.get(column.kind, 0) + 1
+    described = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or (
+        f"{len(features)} numeric"
+    )
+    return Verdict(True, f"{described} features and target '{target}'", meta)
+
+
+def missing_values(
+    frame: pd.DataFrame, target: str, max_fraction: float = MAX_MISSING_FRACTION
+) -> Verdict:
+    """No feature misses more than ``max_fraction`` of its cells (``data.max_missing_fraction``;
+    the rest are imputed from the training split), and no number is infinite."""
+    import numpy as np
+
+    shares = {str(c): float(frame[c].isna().mean()) for c in frame.columns if c != target}
+    numbers = frame.drop(columns=[target]).select_dtypes("number")
+    infinite = {
+        str(c): int(np.isinf(numbers[c].to_numpy(dtype=np.float64)).sum())
+        for c in numbers.columns
+        if np.isinf(numbers[c].to_numpy(dtype=np.float64)).any()
+    }
+    meta = {"max_missing_fraction": max_fraction}
+    meta |= {f"missing_{c}": share for c, share in shares.items() if share}
+    if infinite:
+        where = ", ".join(f"'{c}': {n}" for c, n in infinite.items())
+        return Verdict(False, f"infinite values per column: {where}", meta)
+    over = {c: share for c, share in shares.items() if share > max_fraction}
+    if over:
+        where = ", ".join(f"'{c}' {share:.1%}" for c, share in over.items())
+        return Verdict(
+            False,
+            f"missing in more than {max_fraction:.0%} of rows (data.max_missing_fraction): "
+            f"{where}; drop the column (data.columns.drop) or fill the file",
+            meta,
+        )
+    gaps = {c: share for c, share in shares.items() if share}
+    if not gaps:
+        return Verdict(True, "no missing values", meta)
+    where = ", ".join(f"'{c}' {share:.1%}" for c, share in gaps.items())
+    return Verdict(True, f"missing (imputed from the training split): {where}", meta)
 
 
 def no_missing_values(frame: pd.DataFrame) -> Verdict:
@@ -69,17 +120,23 @@ def row_count(rows: int, min_rows: int = MIN_ROWS, max_rows: int = MAX_ROWS) -> 
 
 
 def target_values(values: pd.Series | np.ndarray, task: str) -> Verdict:
-    """Regression: a finite, non-constant target. Classification: exactly the classes 0 and 1."""
+    """Regression: a finite, non-constant target. Binary: exactly two labels. Multiclass:
+    3 to 50 labels. Each label's count is in the metadata."""
     import numpy as np
+    import pandas as pd
 
+    if task in ("binary_classification", "multiclass_classification"):
+        counts = pd.Series(values).value_counts(dropna=False).sort_index()
+        meta = {f"class_{label}": int(n) for label, n in counts.items()}
+        expected = (2, 2) if task == "binary_classification" else (MIN_CLASSES, MAX_CLASSES)
+        if not expected[0] <= len(counts) <= expected[1]:
+            found = [str(label) for label in counts.index[:10]]
+            want = (
+                "exactly two" if expected[0] == expected[1] else f"{MIN_CLASSES} to {MAX_CLASSES}"
+            )
+            return Verdict(False, f"expected {want} classes, found {found}", meta)
+        return Verdict(True, f"{len(counts)} classes present ({meta})", meta)
     y = np.asarray(values, dtype=np.float64)
-    if task == "binary_classification":
-        classes, counts = np.unique(y, return_counts=True)
-        meta = {f"class_{c:g}": int(n) for c, n in zip(classes, counts)}
-        if tuple(classes.tolist()) != CLASSES:
-            found = [float(c) for c in classes[:10]]
-            return Verdict(False, f"expected both classes 0 and 1, found {found}", meta)
-        return Verdict(True, f"both classes present ({meta})", meta)
     if not np.isfinite(y).all():
         return Verdict(False, "target has missing or infinite values", {})
     meta = {"min": float(y.min()), "max": float(y.max()), "std": float(y.std())}
@@ -99,12 +156,19 @@ def duplicate_rows(frame: pd.DataFrame, max_fraction: float = MAX_DUPLICATE_FRAC
     return Verdict(True, reason, meta)
 
 
-def train_test_leakage(x_train: np.ndarray, x_test: np.ndarray) -> Verdict:
-    """No held-out row has a feature vector identical to a training row (it would score itself)."""
+def train_test_leakage(x_train: pd.DataFrame, x_test: pd.DataFrame) -> Verdict:
+    """No held-out row is identical to a training row in its raw columns (it would score
+    itself); rows are compared by hash, missing cells equal to missing cells."""
     import numpy as np
+    import pandas as pd
 
-    seen = {np.ascontiguousarray(row).tobytes() for row in x_train}
-    leaked = [i for i, row in enumerate(x_test) if np.ascontiguousarray(row).tobytes() in seen]
+    def hashes(frame):
+        if not isinstance(frame, pd.DataFrame):
+            frame = pd.DataFrame(np.asarray(frame))
+        return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+    seen = set(hashes(x_train).tolist())
+    leaked = [i for i, h in enumerate(hashes(x_test).tolist()) if h in seen]
     meta = {"leaked_test_rows": len(leaked), "test_rows": len(x_test)}
     if leaked:
         first = ", ".join(map(str, leaked[:5]))
@@ -117,16 +181,17 @@ def train_test_leakage(x_train: np.ndarray, x_test: np.ndarray) -> Verdict:
     return Verdict(True, f"none of the {len(x_test)} held-out rows appears in training", meta)
 
 
-def classes_in_both_splits(y_train: np.ndarray, y_test: np.ndarray) -> Verdict:
-    """Classification: each split holds both classes, or its metrics mean nothing."""
+def classes_in_both_splits(y_train: np.ndarray, y_test: np.ndarray, classes: int = 2) -> Verdict:
+    """Classification: each split holds every class, or its metrics mean nothing."""
     import numpy as np
 
+    expected = tuple(float(c) for c in range(classes))
     present = {
         split: sorted(float(c) for c in np.unique(y))
         for split, y in (("train", y_train), ("test", y_test))
     }
-    missing = [split for split, classes in present.items() if tuple(classes) != CLASSES]
-    meta = {split: str(classes) for split, classes in present.items()}
+    missing = [split for split, found in present.items() if tuple(found) != expected]
+    meta = {split: str(found) for split, found in present.items()}
     if missing:
         return Verdict(False, f"the {' and '.join(missing)} split lacks a class: {meta}", meta)
-    return Verdict(True, "both classes in the training and the held-out split", meta)
+    return Verdict(True, f"all {classes} classes in the training and the held-out split", meta)

@@ -41,24 +41,33 @@ def _specs(asset: str, descriptions: dict[str, str]) -> list[AssetCheckSpec]:
 
 
 RAW_DATA_CHECKS = {
-    "schema": "Target and at least one feature present, unique names, every column numeric.",
-    "no_missing_values": "No NaN or infinity in the target or the features.",
+    "schema": "Target and at least one feature present, unique names; each column's kind "
+    "(numeric or categorical) in the metadata.",
+    "missing_values": "No feature missing in more than data.max_missing_fraction of rows "
+    "(the rest are imputed), no infinite number; rows without a target were dropped.",
     "row_count": f"Row count within [{quality.MIN_ROWS}, {quality.MAX_ROWS}].",
-    "target_values": "Regression: finite, non-constant target. Classification: classes 0 and 1.",
+    "target_values": "Regression: finite, non-constant target. Binary: two labels. "
+    "Multiclass: 3 to 50.",
     "duplicate_rows": f"At most {quality.MAX_DUPLICATE_FRACTION:.0%} of rows are exact repeats.",
 }
 FEATURES_CHECKS = {
-    "train_test_leakage": "No held-out row is identical to a training row.",
-    "classes_in_both_splits": "Classification: both classes in the training and held-out split.",
+    "train_test_leakage": "No held-out row is identical to a training row (raw columns).",
+    "classes_in_both_splits": "Classification: every class in the training and held-out split.",
 }
 
 
 @multi_asset_check(specs=_specs("raw_data", RAW_DATA_CHECKS), ins={"raw_data": AssetIn()})
 def raw_data_checks(raw_data: Dataset):
     frame, target = raw_data.frame, raw_data.target
+    max_missing = raw_data.params.get("max_missing_fraction", quality.MAX_MISSING_FRACTION)
+    missing = quality.missing_values(frame, target, max_missing)
+    if raw_data.dropped_target_rows:
+        note = f"; {raw_data.dropped_target_rows} rows without a target dropped"
+        metadata = {**missing.metadata, "dropped_target_rows": raw_data.dropped_target_rows}
+        missing = quality.Verdict(missing.passed, missing.reason + note, metadata)
     verdicts = {
-        "schema": quality.schema(frame, target),
-        "no_missing_values": quality.no_missing_values(frame),
+        "schema": quality.schema(frame, target, raw_data.columns or None),
+        "missing_values": missing,
         "row_count": quality.row_count(len(frame)),
         "target_values": quality.target_values(frame[target], raw_data.task)
         if target in frame.columns
@@ -76,8 +85,10 @@ def features_checks(features: FeatureSet):
         "train_test_leakage",
         quality.train_test_leakage(features.x_train, features.x_test),
     )
-    if features.task == "binary_classification":
-        classes = quality.classes_in_both_splits(features.y_train, features.y_test)
+    if features.classes:
+        classes = quality.classes_in_both_splits(
+            features.y_train, features.y_test, len(features.classes)
+        )
     else:
         classes = quality.Verdict(True, f"not applicable to {features.task}")
     yield _result("features", "classes_in_both_splits", classes)

@@ -21,8 +21,14 @@ def _config_class(model: type[BaseModel], defaults: BaseModel, fields: list[str]
     chosen = {}
     for name in fields or list(model.model_fields):
         info = copy.copy(model.model_fields[name])
-        info.default = copy.deepcopy(getattr(defaults, name))
-        chosen[name] = (info.annotation, info)
+        default = getattr(defaults, name)
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):  # data.columns
+            annotation = _config_class(annotation, default)
+            default = annotation(**default.model_dump())
+        info.default = copy.deepcopy(default)
+        info.annotation = annotation
+        chosen[name] = (annotation, info)
     return create_model(
         f"{model.__name__.removesuffix('Params')}Config",
         __base__=Config,
@@ -32,7 +38,11 @@ def _config_class(model: type[BaseModel], defaults: BaseModel, fields: list[str]
     )
 
 
-DataConfig = _config_class(DataParams, PARAMS.data, ["path", "target", "task"])
+DataConfig = _config_class(
+    DataParams,
+    PARAMS.data,
+    ["path", "target", "task", "positive_class", "columns", "na_values", "max_missing_fraction"],
+)
 SplitConfig = _config_class(DataParams, PARAMS.data, ["test_fraction", "seed"])
 SplitConfig.__name__ = SplitConfig.__qualname__ = "SplitConfig"
 TrainConfig = _config_class(TrainParams, PARAMS.train)

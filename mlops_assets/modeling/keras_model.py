@@ -24,32 +24,91 @@ class TrainingResult:
     history: dict[str, list[float]] = field(default_factory=dict)
 
 
-def build_model(features: FeatureSet, hp: TrainParams):
-    """An MLP that takes raw features: normalisation (training statistics) is its first layer.
+OUTPUTS = {
+    "regression": (lambda classes: 1, "linear"),
+    "binary_classification": (lambda classes: 1, "sigmoid"),
+    "multiclass_classification": (lambda classes: len(classes), "softmax"),
+}
+
+
+def _loss_and_metrics(task: str):
+    import keras
+
+    if task == "binary_classification":
+        return "binary_crossentropy", [keras.metrics.AUC(name="auc"), "accuracy"]
+    if task == "multiclass_classification":
+        return "sparse_categorical_crossentropy", ["accuracy"]
+    return "mse", ["mae"]
+
+
+def _is_linear(model) -> bool:
+    import keras
+
+    activation = getattr(model.layers[-1], "activation", None) if model.layers else None
+    return activation is keras.activations.linear
+
+
+def build_model(features: FeatureSet, hp: TrainParams, project: Path | None = None):
+    """The whole model: raw columns in (``preprocessing``), the builder's network
+    (``train.model``, or the built-in MLP), and the task's head; compiled.
 
     For regression the output is rescaled by the training target's mean and spread, so the
     network learns a standardised target yet the saved model predicts in the target's units.
+    A builder that fails, returns no Keras model or the wrong output shape raises
+    ``ModelBuilderError`` naming ``train.model``, before any training.
     """
     import_tensorflow()
     import keras
 
-    inputs = keras.Input(shape=(len(features.feature_names),), name="features")
-    x = keras.layers.Normalization(mean=features.mean, variance=features.variance)(inputs)
-    for units in hp.hidden_layers:
-        x = keras.layers.Dense(units, activation="relu")(x)
-    if features.task == "binary_classification":
-        outputs = keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
-        loss, metrics = "binary_crossentropy", [keras.metrics.AUC(name="auc"), "accuracy"]
-    else:
+    from mlops_assets.modeling.builder import (
+        BUILT_IN,
+        ModelBuilderError,
+        ModelSpec,
+        call_builder,
+        resolve,
+    )
+    from mlops_assets.modeling.preprocessing import preprocessing
+    from mlops_assets.settings import project_dir
+
+    reference = hp.model or BUILT_IN
+    builder = resolve(hp.model, project or project_dir())
+    inputs, encoded = preprocessing(features.columns, features.x_train)
+    units, activation = OUTPUTS[features.task]
+    spec = ModelSpec(
+        inputs=keras.Input(shape=(int(encoded.shape[-1]),), name="encoded_features"),
+        input_width=int(encoded.shape[-1]),
+        task=features.task,
+        output_units=units(features.classes),
+        output_activation=activation,
+        args=dict(hp.model_args) if hp.model else {"hidden_layers": hp.hidden_layers},
+        seed=features.seed,
+    )
+    network = call_builder(builder, spec, reference)
+    try:
+        x = network(encoded)
+    except Exception as exc:
+        raise ModelBuilderError(
+            f"train.model {reference!r}: the model does not take the preprocessed features "
+            f"(shape (None, {spec.input_width})): {type(exc).__name__}: {exc}"
+        ) from exc
+    if tuple(x.shape[1:]) != (spec.output_units,):
+        raise ModelBuilderError(
+            f"train.model {reference!r}: the model outputs shape {tuple(x.shape)}; "
+            f"{features.task} needs (None, {spec.output_units})"
+        )
+    compiled = bool(getattr(network, "compiled", False))
+    if features.task == "regression":
         scale = float(np.std(features.y_train)) or 1.0
         offset = float(np.mean(features.y_train))
-        x = keras.layers.Dense(1)(x)
-        outputs = keras.layers.Rescaling(scale=scale, offset=offset, name="prediction")(x)
-        loss, metrics = "mse", ["mae"]
-    model = keras.Model(inputs, outputs, name=f"mlops_assets_{features.task}")
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=hp.learning_rate), loss=loss, metrics=metrics
-    )
+        x = keras.layers.Rescaling(scale=scale, offset=offset, name="prediction")(x)
+    elif not compiled and _is_linear(network):
+        x = keras.layers.Activation(activation, name="probability")(x)
+    model = keras.Model(inputs, x, name=f"mlops_assets_{features.task}")
+    loss, metrics = _loss_and_metrics(features.task)
+    optimizer = keras.optimizers.Adam(learning_rate=hp.learning_rate)
+    if compiled:  # the builder's own optimizer and loss
+        optimizer, loss = network.optimizer, network.loss or loss
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
     return model
 
 
@@ -65,10 +124,17 @@ def input_pipelines(features: FeatureSet, hp: TrainParams):
     split, as Keras' own ``validation_split`` takes them.
     """
     tf = import_tensorflow()
+    from mlops_assets.modeling.preprocessing import INPUT_DTYPES, _column_values, input_name
 
+    x = {
+        input_name(c.name): _column_values(features.x_train, c.name, INPUT_DTYPES[c.dtype])
+        for c in features.columns
+    }
     n_val = int(len(features.y_train) * hp.validation_fraction)
     n_fit = len(features.y_train) - n_val
-    x_fit, y_fit = features.x_train[:n_fit], features.y_train[:n_fit]
+    x_fit = {name: values[:n_fit] for name, values in x.items()}
+    x_val = {name: values[n_fit:] for name, values in x.items()}
+    y_fit = features.y_train[:n_fit]
     train = (
         tf.data.Dataset.from_tensor_slices((x_fit, y_fit))
         .shuffle(min(n_fit, SHUFFLE_BUFFER), seed=features.seed, reshuffle_each_iteration=True)
@@ -78,7 +144,7 @@ def input_pipelines(features: FeatureSet, hp: TrainParams):
     if not n_val:
         return train, None
     validation = (
-        tf.data.Dataset.from_tensor_slices((features.x_train[n_fit:], features.y_train[n_fit:]))
+        tf.data.Dataset.from_tensor_slices((x_val, features.y_train[n_fit:]))
         .batch(max(hp.batch_size, 1024))
         .cache()
     )
@@ -86,15 +152,19 @@ def input_pipelines(features: FeatureSet, hp: TrainParams):
 
 
 def train_model(
-    features: FeatureSet, hp: TrainParams, on_epoch: EpochLogger | None = None
+    features: FeatureSet,
+    hp: TrainParams,
+    on_epoch: EpochLogger | None = None,
+    project: Path | None = None,
 ) -> TrainingResult:
-    """Fit seeded, so the same inputs give the same metrics; ``on_epoch`` reports progress."""
+    """Fit seeded, so the same inputs give the same metrics; ``on_epoch`` reports progress.
+    ``project`` is where ``train.model``'s module is looked up first (the project directory)."""
     tf = import_tensorflow()
     import keras
 
     keras.utils.set_random_seed(features.seed)
     tf.config.experimental.enable_op_determinism()
-    model = build_model(features, hp)
+    model = build_model(features, hp, project)
     train, validation = input_pipelines(features, hp)
 
     callbacks: list = []
@@ -130,15 +200,30 @@ def save_model(model, path: Path) -> Path:
 
 
 def load_model(path: Path):
+    """The saved model (its preprocessing layers registered first)."""
     import_tensorflow()
     import keras
+
+    import mlops_assets.modeling.preprocessing  # noqa: F401  (FillMissing, MissingIndicator)
 
     with quiet_tensorflow():
         return keras.saving.load_model(path)
 
 
-def predict(model, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-    """Predictions as a flat float array (probabilities for classification)."""
+def predict(model, rows, batch_size: int = 4096) -> np.ndarray:
+    """Predictions for ``rows`` (a DataFrame or a mapping of raw columns): a flat float array
+    (values, or the positive class's probability), or one row of class probabilities each for
+    multiclass."""
+    from mlops_assets.modeling.preprocessing import raw_inputs
+
     with quiet_tensorflow():
-        predictions = model.predict(x, batch_size=batch_size, verbose=0)
-    return np.asarray(predictions, dtype=np.float64).ravel()
+        predictions = model.predict(raw_inputs(model, rows), batch_size=batch_size, verbose=0)
+    predictions = np.asarray(predictions, dtype=np.float64)
+    return predictions.ravel() if predictions.shape[-1] == 1 else predictions
+
+
+def predict_labels(model, rows, classes: list) -> list:
+    """Predictions as the original labels (``TrainedModel.classes``, ``labels.json``)."""
+    scores = predict(model, rows)
+    index = scores.argmax(axis=1) if scores.ndim == 2 else (scores >= 0.5).astype(int)
+    return [classes[i] for i in index]

@@ -5,13 +5,18 @@ describes exactly what ``artifacts/latest`` will hold.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops_assets.artifacts.atomic import write_text_atomic
 from mlops_assets.records import FeatureSet, Interval, TrainedModel
 from mlops_assets.report.markdown import render_report, with_reuse_note
-from mlops_assets.report.metrics import HEADLINE, compute_metrics, naive_metrics
+from mlops_assets.report.metrics import (
+    HEADLINE,
+    compute_metrics,
+    naive_metrics,
+    per_class_metrics,
+)
 from mlops_assets.report.noise import bootstrap_interval
 from mlops_assets.report.paired import PREDICTIONS_FILE, row_keys, write_predictions
 
@@ -27,6 +32,20 @@ class Evaluation:
     metrics_path: Path
     report_path: Path
     predictions_path: Path  # the held-out rows' hashes, targets and predictions (report.paired)
+    per_class: dict[str, dict[str, float]] = field(default_factory=dict)  # multiclass
+
+    def per_class_metrics(self) -> dict[str, float]:
+        """``per_class`` as flat metric names, ``precision_class_<label>``, for MLflow."""
+        return {
+            f"{name}_class_{_metric_safe(label)}": value
+            for label, values in self.per_class.items()
+            for name, value in values.items()
+        }
+
+
+def _metric_safe(label: str) -> str:
+    """A label as MLflow accepts it in a metric name (letters, digits, ``_-. /``)."""
+    return "".join(c if c.isalnum() or c in "_-. /" else "_" for c in label)
 
 
 def evaluate(
@@ -36,35 +55,47 @@ def evaluate(
     reused_from_run: str | None = None,
 ) -> Evaluation:
     """Score ``model_path`` on the held-out rows and write the report files beside it."""
+    from mlops_assets.data.features import feature_statistics
     from mlops_assets.modeling.keras_model import load_model, predict
     from mlops_assets.report.plots import task_plots
 
     run_dir = model_path.parent
+    task, classes = features.task, features.classes
     y_out = predict(load_model(model_path), features.x_test)
-    metrics = compute_metrics(features.task, features.y_test, y_out)
-    naive = naive_metrics(features.task, features.y_train, features.y_test)
-    plots = task_plots(features.task, features.y_test, y_out, trained.history, run_dir / "plots")
+    metrics = compute_metrics(task, features.y_test, y_out)
+    naive = naive_metrics(task, features.y_train, features.y_test, len(classes))
+    multiclass = task == "multiclass_classification"
+    per_class = per_class_metrics(features.y_test, y_out, classes) if multiclass else {}
+    plots = task_plots(task, features.y_test, y_out, trained.history, run_dir / "plots", classes)
+    data = {
+        "data hash (MD5)": features.data_hash,
+        "features": len(features.feature_names),
+        "train rows": len(features.y_train),
+        "test rows": len(features.y_test),
+        "rows dropped (missing target)": features.dropped_target_rows,
+    }
+    if classes:
+        data["classes"] = ", ".join(str(c) for c in classes)
     markdown = render_report(
-        task=features.task,
+        task=task,
         metrics=metrics,
         naive=naive,
-        data={
-            "data hash (MD5)": features.data_hash,
-            "features": len(features.feature_names),
-            "train rows": len(features.y_train),
-            "test rows": len(features.y_test),
-        },
+        data=data,
         params=trained.params,
         plots={name: f"plots/{path.name}" for name, path in plots.items()},
         epochs_run=trained.epochs_run,
+        columns=feature_statistics(features),
+        per_class=per_class,
     )
     if reused_from_run:
         markdown = with_reuse_note(markdown, reused_from_run, "Model reused")
-    headline = HEADLINE[features.task]
+    headline = HEADLINE[task]
+    scored = y_out.argmax(axis=1) if multiclass else y_out  # macro-F1 resamples classes
     return Evaluation(
         headline=headline,
         metrics=metrics,
-        interval=bootstrap_interval(headline, features.y_test, y_out, seed=features.seed),
+        per_class=per_class,
+        interval=bootstrap_interval(headline, features.y_test, scored, seed=features.seed),
         naive=naive,
         plots=plots,
         markdown=markdown,
@@ -76,6 +107,6 @@ def evaluate(
             run_dir / PREDICTIONS_FILE,
             row_keys(features.x_test, features.y_test),
             features.y_test,
-            y_out,
+            scored,
         ),
     )

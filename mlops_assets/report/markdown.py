@@ -1,8 +1,14 @@
 """The Markdown report of one training run: pure rendering from plain values."""
 
+from __future__ import annotations
+
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from mlops_assets.report.metrics import HEADLINE, HIGHER_IS_BETTER
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _fmt(value: float) -> str:
@@ -27,9 +33,22 @@ def render_report(
     params: Mapping[str, object],
     plots: Mapping[str, str],
     epochs_run: int,
+    columns: pd.DataFrame | None = None,
+    per_class: Mapping[str, Mapping[str, float]] | None = None,
 ) -> str:
-    """report.md: headline, metrics, data and parameters, then the plots by relative path."""
+    """report.md: headline, metrics (per class too, multiclass), data and its columns (kind,
+    missing share, imputed value), parameters, then the plots by relative path."""
     headline = HEADLINE[task]
+    classes = []
+    if per_class:
+        classes = ["", "| class | precision | recall |", "|---|---:|---:|"]
+        classes += [
+            f"| {label} | {_fmt(v['precision'])} | {_fmt(v['recall'])} |"
+            for label, v in per_class.items()
+        ]
+    table = []
+    if columns is not None and len(columns):
+        table = ["", "### Columns", "", columns.to_markdown(index=False, floatfmt=".4g")]
     lines = [
         "# Model report",
         "",
@@ -41,10 +60,12 @@ def render_report(
         "## Metrics",
         "",
         metrics_table(metrics, naive),
+        *classes,
         "",
         "## Data",
         "",
         *(f"- {key}: `{value}`" for key, value in data.items()),
+        *table,
         "",
         "## Parameters",
         "",

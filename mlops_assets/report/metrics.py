@@ -8,7 +8,11 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-HEADLINE = {"regression": "mae", "binary_classification": "roc_auc"}
+HEADLINE = {
+    "regression": "mae",
+    "binary_classification": "roc_auc",
+    "multiclass_classification": "macro_f1",
+}
 
 # True where a larger value is better; reports use it to tell improvements from regressions.
 HIGHER_IS_BETTER = {
@@ -20,6 +24,8 @@ HIGHER_IS_BETTER = {
     "recall": True,
     "f1": True,
     "roc_auc": True,
+    "macro_f1": True,
+    "log_loss": False,
 }
 
 
@@ -55,18 +61,62 @@ def classification_metrics(
     }
 
 
+def multiclass_metrics(y_true: np.ndarray, y_proba: np.ndarray) -> dict[str, float]:
+    """Accuracy, macro-F1 (every class weighs the same, however rare) and log loss, from class
+    indices and one row of class probabilities per example."""
+    import numpy as np
+    from sklearn.metrics import accuracy_score, f1_score, log_loss
+
+    classes = np.arange(y_proba.shape[1])
+    y_pred = y_proba.argmax(axis=1)
+    proba = np.clip(y_proba, 1e-15, 1)
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0)
+        ),
+        "log_loss": float(
+            log_loss(y_true, proba / proba.sum(axis=1, keepdims=True), labels=classes)
+        ),
+    }
+
+
+def per_class_metrics(
+    y_true: np.ndarray, y_proba: np.ndarray, classes: list
+) -> dict[str, dict[str, float]]:
+    """Precision and recall of each class, by its original label."""
+    from sklearn.metrics import precision_score, recall_score
+
+    y_pred = y_proba.argmax(axis=1)
+    index = list(range(len(classes)))
+    precision = precision_score(y_true, y_pred, labels=index, average=None, zero_division=0)
+    recall = recall_score(y_true, y_pred, labels=index, average=None, zero_division=0)
+    return {
+        str(label): {"precision": float(p), "recall": float(r)}
+        for label, p, r in zip(classes, precision, recall)
+    }
+
+
 def compute_metrics(task: str, y_true: np.ndarray, y_out: np.ndarray) -> dict[str, float]:
     """Metrics for ``task`` from targets and model outputs (values, or probabilities)."""
     if task == "binary_classification":
         return classification_metrics(y_true, y_out)
+    if task == "multiclass_classification":
+        return multiclass_metrics(y_true, y_out)
     return regression_metrics(y_true, y_out)
 
 
-def naive_metrics(task: str, y_train: np.ndarray, y_test: np.ndarray) -> dict[str, float]:
-    """What a model that ignores the features scores: the training mean, or the majority class."""
+def naive_metrics(
+    task: str, y_train: np.ndarray, y_test: np.ndarray, n_classes: int = 0
+) -> dict[str, float]:
+    """What a model that ignores the features scores: the training mean, or the majority class
+    (multiclass: the majority class, with the training class shares as probabilities)."""
     import numpy as np
 
     if task == "binary_classification":
         majority = float(np.mean(y_train) >= 0.5)
         return classification_metrics(y_test, np.full(len(y_test), majority))
+    if task == "multiclass_classification":
+        shares = np.bincount(y_train.astype(int), minlength=n_classes) / len(y_train)
+        return multiclass_metrics(y_test, np.tile(shares, (len(y_test), 1)))
     return regression_metrics(y_test, np.full(len(y_test), float(np.mean(y_train))))

@@ -70,16 +70,25 @@ def roc_curve(y_true: np.ndarray, y_score: np.ndarray, path: Path) -> Path:
     return _save(plt, fig, path)
 
 
-def confusion_matrix(y_true: np.ndarray, y_score: np.ndarray, path: Path) -> Path:
+def confusion_matrix(
+    y_true: np.ndarray, y_score: np.ndarray, path: Path, classes: list | None = None
+) -> Path:
+    """Counts of actual against predicted class, labelled with the original labels;
+    ``y_score`` is the positive probability (binary) or a row of class probabilities."""
     from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
-    matrix = sk_confusion_matrix(y_true, (y_score >= 0.5).astype(int), labels=[0, 1])
+    y_pred = y_score.argmax(axis=1) if y_score.ndim == 2 else (y_score >= 0.5).astype(int)
+    n = y_score.shape[1] if y_score.ndim == 2 else 2
+    labels = [str(c) for c in (classes or range(n))]
+    matrix = sk_confusion_matrix(y_true, y_pred, labels=list(range(n)))
     plt, fig, ax = _figure()
+    if n > 6:
+        fig.set_size_inches(0.5 * n + 2, 0.5 * n + 1.5)
     ax.imshow(matrix, cmap="Blues")
     for (i, j), count in np.ndenumerate(matrix):
         ax.text(j, i, str(count), ha="center", va="center")
-    ax.set_xticks([0, 1], labels=["0", "1"])
-    ax.set_yticks([0, 1], labels=["0", "1"])
+    ax.set_xticks(range(n), labels=labels, rotation=45 if n > 6 else 0)
+    ax.set_yticks(range(n), labels=labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("actual")
     ax.set_title("Confusion matrix (held-out)")
@@ -92,14 +101,16 @@ def task_plots(
     y_out: np.ndarray,
     history: dict[str, list[float]],
     directory: Path,
+    classes: list | None = None,
 ) -> dict[str, Path]:
     """Every plot for ``task``, written into ``directory``; returns name -> path."""
     directory.mkdir(parents=True, exist_ok=True)
     plots = {"learning_curve": learning_curve(history, directory / "learning_curve.png")}
     if task == "binary_classification":
         plots["roc_curve"] = roc_curve(y_true, y_out, directory / "roc_curve.png")
+    if task in ("binary_classification", "multiclass_classification"):
         plots["confusion_matrix"] = confusion_matrix(
-            y_true, y_out, directory / "confusion_matrix.png"
+            y_true, y_out, directory / "confusion_matrix.png", classes
         )
     else:
         plots["predicted_vs_actual"] = predicted_vs_actual(

@@ -3,6 +3,7 @@ with the next seeds, to show how much of a change one seed's luck can explain.""
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from mlops_assets.params import TrainParams
 from mlops_assets.records import FeatureSet, SeedSpread
@@ -16,6 +17,7 @@ def seed_spread(
     kept_value: float,
     seeds: int,
     log: Callable[[str], None] = lambda line: None,
+    project: Path | None = None,
 ) -> SeedSpread:
     """``kept_value`` (the model trained with ``features.seed``) and the held-out ``headline``
     of ``seeds - 1`` more models, trained with seeds ``features.seed + 1``, ..."""
@@ -23,7 +25,7 @@ def seed_spread(
 
     used, values = [features.seed], [kept_value]
     for seed in range(features.seed + 1, features.seed + seeds):
-        model = train_model(replace(features, seed=seed), hp).model
+        model = train_model(replace(features, seed=seed), hp, project=project).model
         metrics = compute_metrics(features.task, features.y_test, predict(model, features.x_test))
         used.append(seed)
         values.append(metrics[headline])

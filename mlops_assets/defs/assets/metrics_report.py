@@ -128,6 +128,9 @@ def metrics_report(
         return reuse.restore(report, metadata)
 
     model_path = store.adopt(Path(trained_model.path), context.run_id)
+    labels = Path(trained_model.path).with_name("labels.json")  # classification's labels
+    if labels.is_file():
+        store.adopt(labels, context.run_id)
     model_run = Path(trained_model.path).parent.name
     reused_from_run = model_run if model_run != context.run_id else None
     result = evaluate(model_path, features, trained_model, reused_from_run)
@@ -137,7 +140,9 @@ def metrics_report(
     if config.seeds > 1:
         hp = TrainParams(**trained_model.hyperparameters)
         log = context.log.info
-        seeds = seed_spread(features, hp, headline, metrics[headline], config.seeds, log)
+        seeds = seed_spread(
+            features, hp, headline, metrics[headline], config.seeds, log, project_dir()
+        )
     report = MetricsReport(
         task=features.task,
         headline=headline,
@@ -164,6 +169,8 @@ def metrics_report(
             mlflow_run_url=tracking.run_url(run.experiment_id, run.run_id),
         )
         mlf.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+        if result.per_class:
+            mlf.log_metrics({f"test_{k}": v for k, v in result.per_class_metrics().items()})
         low, high = result.interval.low, result.interval.high
         mlf.log_metrics({f"interval_{headline}_low": low, f"interval_{headline}_high": high})
         if seeds is not None:

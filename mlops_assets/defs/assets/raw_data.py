@@ -15,7 +15,7 @@ from dagster import (
     asset,
 )
 
-from mlops_assets.data.dataset import file_md5, load_dataset
+from mlops_assets.data.dataset import file_md5, load_table
 from mlops_assets.defs.config import DataConfig
 from mlops_assets.defs.resources.dvc import DvcData
 from mlops_assets.defs.reuse import lookup
@@ -24,7 +24,7 @@ from mlops_assets.records import Dataset
 from mlops_assets.settings import project_dir
 
 
-@asset(code_version="2", group_name="retrain", kinds={"pandas", "csv"})
+@asset(code_version="3", group_name="retrain", kinds={"pandas", "csv"})
 def raw_data(context: AssetExecutionContext, config: DataConfig, dvc: DvcData) -> Output[Dataset]:
     """Reads and validates the CSV; the file's MD5 is the data version downstream assets see.
     For a DVC-tracked file that is the md5 in its ``.dvc`` file, so Dagster and DVC agree."""
@@ -46,7 +46,15 @@ def raw_data(context: AssetExecutionContext, config: DataConfig, dvc: DvcData) -
     if reuse.found:  # these very bytes were read and validated by the run that stored them
         dataset = replace(reuse.value, source=str(path), origin=origin)
         return reuse.restore(dataset, where, data_version=data_hash)
-    frame = load_dataset(path, config.target, config.task)
+    table = load_table(
+        path,
+        config.target,
+        config.task,
+        columns=config.columns.model_dump(),
+        na_values=config.na_values,
+        positive_class=config.positive_class,
+    )
+    frame = table.frame
     dataset = Dataset(
         frame,
         config.target,
@@ -55,16 +63,27 @@ def raw_data(context: AssetExecutionContext, config: DataConfig, dvc: DvcData) -
         data_hash,
         params=config.model_dump(),
         origin=origin,
+        columns=table.columns,
+        dropped_target_rows=table.dropped_target_rows,
     )
-    context.log.info(f"{len(frame)} rows, {len(frame.columns) - 1} features, from {origin}")
+    context.log.info(f"{len(frame)} rows, {len(table.columns)} features, from {origin}")
+    if table.dropped_target_rows:
+        context.log.warning(
+            f"{table.dropped_target_rows} rows of {path} have no '{config.target}': dropped"
+        )
+    kinds = {c.name: c.description for c in table.columns}
     return reuse.output(
         dataset,
         data_version=data_hash,
         metadata={
             "dagster/row_count": len(frame),
             "dagster/column_schema": TableSchema(
-                columns=[TableColumn(name=str(c), type="float") for c in frame.columns]
+                columns=[
+                    TableColumn(name=str(c), type=kinds.get(str(c), "target"))
+                    for c in frame.columns
+                ]
             ),
+            "dropped_target_rows": table.dropped_target_rows,
             **where,
             "data_hash": data_hash,
             "target": config.target,

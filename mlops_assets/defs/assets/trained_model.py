@@ -1,18 +1,24 @@
 """trained_model: the Keras model fitted on the training split, saved under its run's directory."""
 
+import json
 from pathlib import Path
 
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from mlops_assets import run_tags
+from mlops_assets.artifacts.atomic import write_text_atomic
 from mlops_assets.defs.config import TrainConfig
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
-from mlops_assets.defs.reuse import lookup
+from mlops_assets.defs.reuse import lookup, upstream_fingerprints
+from mlops_assets.fingerprints import MODEL_SOURCE
+from mlops_assets.modeling.builder import source_hash
 from mlops_assets.params import TrainParams, flat
 from mlops_assets.records import FeatureSet, TrainedModel
+from mlops_assets.settings import project_dir
 
 MODEL_FILE = "model.keras"
+LABELS_FILE = "labels.json"
 PROGRESS_LINES = 10
 
 
@@ -47,19 +53,25 @@ def trained_model(
     tracking: MlflowTracking,
 ) -> Output[TrainedModel]:
     """Trains seeded, logs curves to MLflow in a few batched requests, and writes
-    ``model.keras`` atomically into the run's directory; ``artifacts/latest`` only moves once
-    the report for this model is complete."""
+    ``model.keras`` atomically into the run's directory (with ``labels.json``, the class labels
+    by output index); ``artifacts/latest`` only moves once the report for this model is
+    complete. The model's builder (``train.model``, or the built-in MLP) is part of the
+    fingerprint by its source: editing it retrains."""
+    params = TrainParams(**config.model_dump())
+    project = project_dir()
+    source = source_hash(params.model, project)  # a bad train.model fails here, first
     reuse = lookup(
         context,
         flat("train", config.model_dump()),
+        {**upstream_fingerprints(context), MODEL_SOURCE: source},
         still_valid=lambda model: Path(model.path).is_file(),
     )
     if reuse.found:  # same features, hyperparameters and code: the same seeded model
         return reuse.restore()
 
     from mlops_assets.modeling.keras_model import save_model, train_model
+    from mlops_assets.modeling.preprocessing import example_inputs
 
-    params = TrainParams(**config.model_dump())
     # What the model was made with, in the vocabulary of MLflow and the baseline comparison.
     run_params = {**features.params, **flat("train", params.model_dump())}
     with tracking.run(context) as mlf:
@@ -69,15 +81,22 @@ def trained_model(
         )
         with tracking.epoch_metrics() as curves:
             progress = epoch_logger(context, params.epochs)
-            result = train_model(features, params, on_epoch=each_epoch(progress, curves))
-        path = save_model(result.model, artifacts.store.run_dir(context.run_id) / MODEL_FILE)
-        logged_as = tracking.log_model(result.model, saved_at=path, example=features.x_train[:5])
+            result = train_model(
+                features, params, on_epoch=each_epoch(progress, curves), project=project
+            )
+        run_dir = artifacts.store.run_dir(context.run_id)
+        path = save_model(result.model, run_dir / MODEL_FILE)
+        if features.classes:
+            write_text_atomic(run_dir / LABELS_FILE, json.dumps(features.classes) + "\n")
+        example = example_inputs(features.x_train.head(5), features.columns)
+        logged_as = tracking.log_model(result.model, saved_at=path, example=example)
 
     model = TrainedModel(
         path=str(path),
         history=result.history,
         params=run_params,
         hyperparameters=params.model_dump(),
+        classes=features.classes,
     )
     context.log.info(f"trained {model.epochs_run} epochs; saved {path}")
     final = {k: v[-1] for k, v in result.history.items() if v}
@@ -87,6 +106,8 @@ def trained_model(
             "epochs_run": model.epochs_run,
             "epochs_max": params.epochs,
             "model_path": MetadataValue.path(str(path)),
+            "model": params.model or "built-in MLP",
+            "model_source_sha256": source,
             "mlflow_model": logged_as,
             **{f"final_{k}": float(v) for k, v in final.items()},
         },
