@@ -35,7 +35,7 @@ def fingerprint(record: Mapping) -> str:
 
 def _show(value: Any) -> str:
     text = "unset" if value is None else str(value)
-    if len(text) == 32 and text.isalnum():  # a hash: its start is enough to tell them apart
+    if len(text) >= 16 and all(c in "0123456789abcdef" for c in text):  # a hash: its start
         text = text[:12]
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
 

@@ -57,6 +57,11 @@ def test_own_builders_train_an_edit_retrains_and_a_broken_reference_fails_fast(t
     edited = project.materialize(what="edited builder")
     assert not trained(project)["reused"] and "epoch 1/" in edited.output
     assert trained(project)["model_source_sha256"] != first["model_source_sha256"]
+    comment = (project.artifacts / "pr_comment.md").read_text()
+    old, new = first["model_source_sha256"][:12], trained(project)["model_source_sha256"][:12]
+    assert (
+        f"| trained_model | **recomputed** | changed: model code (`{old}` → `{new}`) |" in comment
+    )
     promoted = (project.artifacts / "latest").resolve()
 
     for reference, problem in [
