@@ -192,10 +192,18 @@ def test_multiclass_reports_macro_f1_per_class_metrics_and_a_confusion_matrix(wo
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["heart", "cleveland", "wine"])
+@pytest.mark.parametrize("case", ["heart", "cleveland", "wine", "diabetes"])
 def test_acceptance_no_worse_than_logistic_regression_on_the_same_split(workspace, tmp_path, case):
     """Held-out headline within 0.02 of one-hot, standardised logistic regression (ROC AUC for
-    binary, macro-F1 for multiclass), imputed the same way, on the pipeline's own split."""
+    binary, macro-F1 for multiclass), imputed the same way, on the pipeline's own split; for
+    regression (the sample, with params.yaml as it is) MAE within 5% of least squares."""
+    if case == "diabetes":
+        result = workspace.materialize(config={})
+        mae = result.output_for_node("metrics_report").metrics["mae"]
+        reference = reference_metrics(result.output_for_node("features"))["mae"]
+        print(f"diabetes: mae {mae:.4f} vs least squares {reference:.4f}")
+        assert mae <= reference * 1.05
+        return
     data = {
         "heart": {
             "path": str(heart_csv(tmp_path)),
