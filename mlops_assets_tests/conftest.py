@@ -1,5 +1,6 @@
 """Shared fixtures: every test runs the real assets against its own temporary directories."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.dvc import DvcData
 from mlops_assets.defs.resources.github import GitHubResource
 from mlops_assets.defs.resources.tracking import MlflowTracking
+from mlops_assets.git.cli import git_or_none
 from mlops_assets.settings import project_dir
 from mlops_assets.tracking.location import local_tracking_uri
 from mlops_assets_tests.support.fake_github import fake_github  # noqa: F401  (a fixture for every test)
@@ -22,6 +24,16 @@ from mlops_assets_tests.support.fake_github import fake_github  # noqa: F401  (a
 pytest_plugins = ["mlops_assets_tests.support.tracking_servers"]
 
 ALL_ASSETS = [raw_data, features, trained_model, metrics_report, pr_comment]
+
+
+@pytest.fixture(autouse=True)
+def compared_with_this_checkout(monkeypatch):
+    """The checkout's own branch is the base unless a test says otherwise: on a branch other
+    than main, main's committed metrics (the last-resort baseline) would judge the tests'
+    few-epoch models."""
+    branch = git_or_none(project_dir(), "branch", "--show-current")
+    if branch and "GITHUB_BASE_REF" not in os.environ:
+        monkeypatch.setenv("GITHUB_BASE_REF", branch)
 SAMPLE_CSV = project_dir() / "data" / "diabetes.csv"
 
 # Few epochs: the tests check behaviour, not model quality (except where they say so); the
