@@ -71,6 +71,11 @@ def _header(path: Path) -> list[str]:
 MIN_CLASSES, MAX_CLASSES = 3, 50  # multiclass_classification
 
 
+def sorted_labels(values: pd.Series) -> list:
+    """A target's distinct labels in one order (numbers and text apart, each sorted)."""
+    return sorted(values.unique().tolist(), key=lambda v: (str(type(v)), v))
+
+
 def _target(frame: pd.DataFrame, path: Path, target: str, task: str, positive_class):
     """The target column for ``task`` (numbers for regression, labels otherwise), checked."""
     import pandas as pd
@@ -84,7 +89,7 @@ def _target(frame: pd.DataFrame, path: Path, target: str, task: str, positive_cl
         values = values.astype("int64")  # 0.0/1.0, as pandas reads integers beside a gap
     elif not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         values = values.astype(str).str.strip()
-    labels = sorted(values.unique().tolist(), key=lambda v: (str(type(v)), v))
+    labels = sorted_labels(values)
     shown = [str(label) for label in labels[:10]]
     if task == "binary_classification":
         if len(labels) != 2:

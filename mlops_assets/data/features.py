@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from mlops_assets.data.dataset import sorted_labels
 from mlops_assets.records import CATEGORICAL, Column, FeatureSet
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def encode_target(
 
     if task not in CLASSIFICATION:
         return values.to_numpy(dtype=np.float32), []
-    labels = sorted(values.unique().tolist(), key=lambda v: (str(type(v)), v))
+    labels = sorted_labels(values)
     if task == "binary_classification" and positive_class is not None:
         labels.sort(key=lambda label: str(label) == positive_class)
     index = {label: i for i, label in enumerate(labels)}

@@ -124,12 +124,9 @@ def input_pipelines(features: FeatureSet, hp: TrainParams):
     split, as Keras' own ``validation_split`` takes them.
     """
     tf = import_tensorflow()
-    from mlops_assets.modeling.preprocessing import INPUT_DTYPES, _column_values, input_name
+    from mlops_assets.modeling.preprocessing import column_inputs
 
-    x = {
-        input_name(c.name): _column_values(features.x_train, c.name, INPUT_DTYPES[c.dtype])
-        for c in features.columns
-    }
+    x = column_inputs(features.x_train, features.columns)
     n_val = int(len(features.y_train) * hp.validation_fraction)
     n_fit = len(features.y_train) - n_val
     x_fit = {name: values[:n_fit] for name, values in x.items()}

@@ -107,14 +107,17 @@ def raw_inputs(model, rows) -> dict:
     return inputs
 
 
+def column_inputs(frame: pd.DataFrame, columns: list[Column]) -> dict[str, np.ndarray]:
+    """``frame``'s columns as the model's inputs take them, by input name."""
+    return {
+        input_name(c.name): _column_values(frame, c.name, INPUT_DTYPES[c.dtype]) for c in columns
+    }
+
+
 def example_inputs(frame: pd.DataFrame, columns: list[Column]) -> dict[str, np.ndarray]:
     """A few rows as numpy input arrays (text as ``str``): the logged model's signature."""
-    inputs = {}
-    for column in columns:
-        values = _column_values(frame, column.name, INPUT_DTYPES[column.dtype])
-        key = input_name(column.name)
-        inputs[key] = values.astype(str) if column.dtype == "string" else values
-    return inputs
+    inputs = column_inputs(frame, columns)
+    return {k: v.astype(str) if v.dtype == object else v for k, v in inputs.items()}
 
 
 def _encoder(column: Column, name: str, train: np.ndarray):
