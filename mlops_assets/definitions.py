@@ -1,4 +1,5 @@
-"""The code location: the retrain asset graph, its checks, job, sensors, schedule and resources.
+"""The code location: the retrain asset graph, its checks, the retrain and rollback jobs,
+sensors, schedule and resources.
 
 What each resource will talk to is decided here, from ``settings`` (the environment) when the
 code location loads. Nothing here imports TensorFlow, MLflow or pandas: the webserver, the
@@ -13,6 +14,7 @@ from dagster import Definitions, FilesystemIOManager, in_process_executor
 from mlops_assets import settings
 from mlops_assets.defs.assets.features import features
 from mlops_assets.defs.assets.metrics_report import metrics_report
+from mlops_assets.defs.assets.model_version import model_version
 from mlops_assets.defs.assets.pr_comment import pr_comment
 from mlops_assets.defs.assets.raw_data import raw_data
 from mlops_assets.defs.assets.trained_model import trained_model
@@ -23,6 +25,7 @@ from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.dvc import DvcData
 from mlops_assets.defs.resources.github import GitHubResource
 from mlops_assets.defs.resources.tracking import MlflowTracking
+from mlops_assets.defs.rollback import rollback_job
 from mlops_assets.defs.schedules import build_schedule
 from mlops_assets.defs.sensors import git_changes_sensor, github_pull_requests_sensor
 from mlops_assets.settings import ScheduleSettings
@@ -30,9 +33,9 @@ from mlops_assets.settings import ScheduleSettings
 artifacts_dir = settings.artifacts_dir()
 
 defs = Definitions(
-    assets=[raw_data, features, trained_model, metrics_report, pr_comment],
+    assets=[raw_data, features, trained_model, metrics_report, model_version, pr_comment],
     asset_checks=ALL_CHECKS,
-    jobs=[retrain_job],
+    jobs=[retrain_job, rollback_job],
     sensors=[git_changes_sensor, github_pull_requests_sensor],
     schedules=[build_schedule(ScheduleSettings.from_env())],
     resources={

@@ -99,6 +99,8 @@ class TrainedModel:
     params: dict[str, str]  # ``data.*`` and ``train.*``, as logged to MLflow (params.flat)
     hyperparameters: dict = field(default_factory=dict)  # the ``train:`` values, typed
     classes: list = field(default_factory=list)  # labels by output index (classification)
+    mlflow_run_id: str = ""  # the MLflow run that logged it
+    mlflow_model_uri: str = ""  # models:/<id> (a logged model) or runs:/<run>/model
 
     @property
     def epochs_run(self) -> int:
@@ -202,3 +204,57 @@ class MetricsReport:
     gate_reasons: list[str] = field(default_factory=list)
     reused_from_run: str | None = None  # the run that trained this model, when not this one
     decisions: list[AssetDecision] = field(default_factory=list)  # this run's, asset by asset
+    registration: Registration | None = None  # model_version's outcome, for the comment
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A version of the registered model in the MLflow Model Registry, with what this project
+    tags it with (``tracking.registry``)."""
+
+    name: str
+    version: str
+    run_id: str  # the MLflow run that logged the model
+    report_run_id: str = ""  # the MLflow run with its held-out metrics and predictions
+    dagster_run_id: str = ""  # the run whose directory holds its model and report
+    commit: str = ""
+    branch: str = ""
+    pr_number: str = ""
+    data_hash: str = ""
+    headline: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    interval: Interval | None = None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def value(self) -> float | None:
+        return self.metrics.get(self.headline)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """One move of the ``champion`` alias, kept as a tag on the version it moved to."""
+
+    seq: int  # 1 for the first move, counted across the registered model
+    version: str
+    replaced: str | None  # the champion before, None for the first
+    at: str  # when, ISO 8601 UTC
+    by_run: str  # the Dagster run that moved it
+    commit: str
+    reason: str  # "merge to main", "rollback", ...
+    deltas: dict[str, float] = field(default_factory=dict)  # metric: new minus replaced
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What ``model_version`` did with this run's model, and what merging it would do."""
+
+    model: str  # the registered model's name
+    role: str  # champion, candidate or not registered
+    why: str
+    version: ModelVersion | None = None
+    champion_before: ModelVersion | None = None  # the champion when the run started
+    promoted: Promotion | None = None  # the move this run made, if it made one
+    alias: str | None = None  # the candidate's alias (pr-<N>), if it got one
+    url: str | None = None  # the version in the MLflow UI, when there is one
+    ledger: list[Promotion] = field(default_factory=list)  # every move so far, oldest first

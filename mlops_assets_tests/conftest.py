@@ -8,6 +8,7 @@ from dagster import FilesystemIOManager, materialize
 
 from mlops_assets.defs.assets.features import features
 from mlops_assets.defs.assets.metrics_report import metrics_report
+from mlops_assets.defs.assets.model_version import model_version
 from mlops_assets.defs.assets.pr_comment import pr_comment
 from mlops_assets.defs.assets.raw_data import raw_data
 from mlops_assets.defs.assets.trained_model import trained_model
@@ -23,7 +24,7 @@ from mlops_assets_tests.support.fake_github import fake_github  # noqa: F401  (a
 # Real MLflow servers on loopback (tracking tests).
 pytest_plugins = ["mlops_assets_tests.support.tracking_servers"]
 
-ALL_ASSETS = [raw_data, features, trained_model, metrics_report, pr_comment]
+ALL_ASSETS = [raw_data, features, trained_model, metrics_report, model_version, pr_comment]
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ RUNS = "runs"
 COMMENT = "pr_comment.md"  # the last pull-request comment body, wherever it was posted
 DVC_MIRROR = "dvc"  # plain copies of latest's metrics.json and plots/ (dvc.yaml metrics, plots)
 DVC_MIRRORED = ("metrics.json", "plots")
+COMPLETE_SET = ("model.keras", "metrics.json", "report.md")  # what a promotable run has
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class RunArtifacts:
         path = self.root_path / RUNS / run_id
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def is_complete(self, run_dir: Path) -> bool:
+        """Whether ``run_dir`` holds a model with its report, ready to be ``latest``."""
+        return all((run_dir / name).is_file() for name in COMPLETE_SET)
 
     def adopt(self, file: Path, run_id: str) -> Path:
         """``file`` (say, a model an earlier run trained) in run ``run_id``'s directory, copied

@@ -12,6 +12,7 @@ from typing import Any
 
 from mlops_assets.records import MetricsReport
 from mlops_assets.report.metrics import HIGHER_IS_BETTER
+from mlops_assets.report.promotions import promotions_section, registration_line
 from mlops_assets.report.seeds import seed_line
 
 # GitHub rejects comment bodies over 65,536 characters.
@@ -155,7 +156,10 @@ def status_section(report: MetricsReport) -> str:
     arrow = "↑" if _better(headline) else "↓"
     gate = "✅ **Quality gate passed**" if report.gate_passed else "❌ **Quality gate failed**"
     lines = [f"{gate} · **{headline}** {arrow} = **{_fmt(value)}** ({against}){spread}"]
-    return "\n".join([*lines, *reason_lines(report.gate_reasons)])
+    lines += reason_lines(report.gate_reasons)
+    if report.registration is not None:
+        lines += ["", registration_line(report.registration)]
+    return "\n".join(lines)
 
 
 def reason_lines(reasons: Sequence[str]) -> list[str]:
@@ -247,6 +251,12 @@ def decisions_section(report: MetricsReport) -> str:
         why = clip(decision.why, MAX_REASON_CHARS) or "—"
         rows.append(f"| {decision.asset} | {action} | {why} |")
     return "\n".join(rows)
+
+
+def champion_history(report: MetricsReport) -> str:
+    if report.registration is None:
+        return ""
+    return promotions_section(report.registration, report.headline)
 
 
 def _downsample(values: Sequence[float], points: int) -> list[int]:
@@ -408,6 +418,7 @@ def render_comment(
         _Section("input changes", inputs_section(report), 1),
         _Section("data changes", report.data_diff, 1),
         _Section("recomputed or reused", decisions_section(report), 1),
+        _Section("champion history", champion_history(report), 2),
         _Section("charts", charts_section(report), 2),
         _Section("plots", plots_section(plots or PublishedPlots()), 3),
         _Section("parameter list", params_section(report.params), 4),

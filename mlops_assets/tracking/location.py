@@ -9,6 +9,7 @@ read from the environment when a request is made, and only their variable names 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from mlops_assets.redaction import redact_url
 
@@ -70,6 +71,12 @@ class TrackingLocation:
             return f"{self.dagshub_host}/{owner}/{repo}/experiments/#/experiment/m_{run_id}"
         if self.is_remote:
             return f"{self.display_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+        return None
+
+    def model_url(self, name: str, version: str) -> str | None:
+        """Where a person opens a registered model's version (the server's MLflow UI)."""
+        if self.is_remote:
+            return f"{self.display_uri.rstrip('/')}/#/models/{quote(name)}/versions/{version}"
         return None
 
 

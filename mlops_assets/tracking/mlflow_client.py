@@ -88,11 +88,11 @@ def epoch_metrics(interval: float = 10.0) -> EpochMetrics:
 
 def log_model(
     model, location: TrackingLocation, saved_at: Path, check_timeout: float, example
-) -> str:
+) -> tuple[str, str]:
     """Log the Keras ``model`` to the active run, the way the server supports: MLflow 3's
     logged model where it exists, else (the 2.x line, DagsHub) an MLflow model directory as
     plain run artifacts. ``example`` (a few input rows) gives the model its signature. Returns
-    which; on failure names ``saved_at``, the local copy."""
+    which, and the model's URI for the registry; on failure names ``saved_at``, the local copy."""
     import mlflow
     from mlflow.models import infer_signature
 
@@ -107,18 +107,18 @@ def log_model(
     try:
         if native:
             try:
-                mlflow.keras.log_model(
+                info = mlflow.keras.log_model(
                     model,
                     name=MODEL_ARTIFACT_PATH,
                     pip_requirements=_requirements(),
                     signature=signature,
                 )
-                return "logged model"
+                return "logged model", f"models:/{info.model_id}"
             except mlflow.MlflowException as error:
                 if "logged-models" not in str(error):  # the 2.x line, undetected
                     raise
         _log_model_as_artifacts(model, signature)
-        return "run artifacts"
+        return "run artifacts", f"runs:/{run.info.run_id}/{MODEL_ARTIFACT_PATH}"
     except Exception as error:
         raise TrackingServerError(
             f"could not log the model to MLflow at {location.display_uri} ({error}); "

@@ -42,11 +42,13 @@ def judge(
     tracking: MlflowTracking,
     exclude_run_id: str | None,
 ) -> tuple[MetricsReport, GateResult]:
-    """``report`` compared with today's baseline on the base branch (a tracked run, else the
-    committed results), paired when it can be, gated, and with the data diff. A reused report
-    is judged again too: the base branch may have moved since it was made."""
+    """``report`` compared with today's baseline: the registry's champion, else the latest
+    tracked run on the base branch, else its committed results; paired when it can be, gated,
+    and with the data diff. A reused report is judged again too: the champion or the base
+    branch may have moved since it was made."""
     branch = base_branch(os.environ)
-    baseline = tracking.baseline(branch=branch, exclude_run_id=exclude_run_id)
+    champion = tracking.champion_baseline()
+    baseline = champion[0] if champion else tracking.baseline(branch, exclude_run_id)
     baseline_note = ""
     if baseline is None:  # a fresh store (a CI runner): the base branch's committed results
         baseline, why = committed_baseline(project_dir(), branch)
@@ -180,6 +182,8 @@ def metrics_report(
         mlf.log_artifacts(str(run_dir / "plots"), artifact_path="plots")
         for path in (result.metrics_path, result.report_path, result.predictions_path):
             mlf.log_artifact(str(path))
+        if (run_dir / labels.name).is_file():  # what a model restored from MLflow needs too
+            mlf.log_artifact(str(run_dir / labels.name))
         mlf.set_tag(run_tags.GATE, "passed" if gate.passed else "failed")
 
     if gate.passed:

@@ -6,6 +6,7 @@ in ``artifacts/pr_comment.md``. Without a token it only writes the copy and the 
 
 import os
 import time
+from dataclasses import replace
 
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
@@ -14,7 +15,7 @@ from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.github import GitHubResource
 from mlops_assets.github.context import CIContext
 from mlops_assets.github.publish import publish_report
-from mlops_assets.records import MetricsReport
+from mlops_assets.records import MetricsReport, Registration
 
 
 def _run_duration(context: AssetExecutionContext) -> float | None:
@@ -27,14 +28,16 @@ def _run_duration(context: AssetExecutionContext) -> float | None:
 def pr_comment(
     context: AssetExecutionContext,
     metrics_report: MetricsReport,
+    model_version: Registration,
     artifacts: ArtifactStore,
     github: GitHubResource,
 ) -> Output[str]:
-    """Posts the report as a sticky comment, or writes it to a local file with no GitHub context."""
+    """Posts the report, with what merging would do to the champion, as a sticky comment, or
+    writes it to a local file with no GitHub context."""
     path = artifacts.store.comment_path
     ci = CIContext.from_env(os.environ)
     published = publish_report(
-        metrics_report,
+        replace(metrics_report, registration=model_version),
         github.publish_settings(ci),
         ci,
         local_path=path,

@@ -89,7 +89,8 @@ def trained_model(
         if features.classes:
             write_text_atomic(run_dir / LABELS_FILE, json.dumps(features.classes) + "\n")
         example = example_inputs(features.x_train.head(5), features.columns)
-        logged_as = tracking.log_model(result.model, saved_at=path, example=example)
+        logged_as, model_uri = tracking.log_model(result.model, saved_at=path, example=example)
+        mlflow_run_id = mlf.active_run().info.run_id
 
     model = TrainedModel(
         path=str(path),
@@ -97,6 +98,8 @@ def trained_model(
         params=run_params,
         hyperparameters=params.model_dump(),
         classes=features.classes,
+        mlflow_run_id=mlflow_run_id,
+        mlflow_model_uri=model_uri,
     )
     context.log.info(f"trained {model.epochs_run} epochs; saved {path}")
     final = {k: v[-1] for k, v in result.history.items() if v}

@@ -17,10 +17,10 @@ from types import SimpleNamespace
 from dagster import AssetExecutionContext, BetaWarning, ConfigurableResource
 from pydantic import Field
 
-from mlops_assets import run_tags
-from mlops_assets.records import Baseline
+from mlops_assets import run_tags, settings
+from mlops_assets.records import Baseline, ModelVersion, Promotion
 from mlops_assets.settings import project_dir
-from mlops_assets.tracking import mlflow_client
+from mlops_assets.tracking import mlflow_client, registry
 from mlops_assets.tracking.epoch_metrics import EpochMetrics
 from mlops_assets.tracking.location import (
     DEFAULT_DAGSHUB_HOST,
@@ -46,6 +46,12 @@ class MlflowTracking(ConfigurableResource):
     dagshub_repo: str = Field(default="")
     dagshub_host: str = Field(default=DEFAULT_DAGSHUB_HOST)
     check_timeout: float = Field(default=10.0, gt=0, description="Seconds for the server check")
+    registered_model: str = Field(
+        default="", description="The Model Registry name of the model; empty: the experiment's"
+    )
+    champion_branch: str = Field(
+        default="main", description="Clean passing runs of this branch move the champion alias"
+    )
 
     @classmethod
     def from_env(
@@ -56,6 +62,8 @@ class MlflowTracking(ConfigurableResource):
         location = resolve_location(env, project_dir(env), experiment_name=experiment_name)
         owner, repo = location.dagshub_repo or ("", "")
         return cls(
+            registered_model=env.get(settings.REGISTERED_MODEL, ""),
+            champion_branch=env.get(settings.CHAMPION_BRANCH, "") or "main",
             tracking_uri=location.uri,
             experiment_name=location.experiment,
             uri_source=location.uri_source,
@@ -110,7 +118,7 @@ class MlflowTracking(ConfigurableResource):
         """Per-epoch curves for the active run, in a few batched requests. Call inside ``run()``."""
         return mlflow_client.epoch_metrics(interval)
 
-    def log_model(self, model, saved_at: Path, example) -> str:
+    def log_model(self, model, saved_at: Path, example) -> tuple[str, str]:
         """Log the Keras model to the active run (see ``mlflow_client.log_model``). Call it inside
         ``run()``: that is where the run is active and the credentials set."""
         return mlflow_client.log_model(
@@ -135,3 +143,54 @@ class MlflowTracking(ConfigurableResource):
             active = mlflow.active_run()
             exclude = exclude_run_id or (active.info.run_id if active else None)
             return mlflow_client.find_baseline(location, branch, exclude)
+
+    # --- the Model Registry (``tracking.registry``) ---------------------------------------------
+
+    @property
+    def model_name(self) -> str:
+        return self.registered_model or self.experiment_name
+
+    @contextmanager
+    def _registry(self) -> Iterator[TrackingLocation]:
+        with mlflow_client.connected(self.location(), self.check_timeout) as location:
+            yield location
+
+    def champion(self) -> ModelVersion | None:
+        with self._registry() as location:
+            return registry.by_alias(location, self.model_name)
+
+    def champion_baseline(self) -> tuple[Baseline, ModelVersion] | None:
+        """The champion as the gate's baseline, with its version; None without a champion."""
+        with self._registry() as location:
+            where = mlflow_client.describe(location)
+            return registry.champion_baseline(location, self.model_name, where)
+
+    def versions(self) -> list[ModelVersion]:
+        with self._registry() as location:
+            return registry.versions(location, self.model_name)
+
+    def register(self, record: ModelVersion, model_uri: str) -> ModelVersion:
+        with self._registry() as location:
+            return registry.register(location, record, model_uri)
+
+    def set_alias(self, alias: str, version: str) -> None:
+        with self._registry() as location:
+            registry.set_alias(location, self.model_name, alias, version)
+
+    def move_champion(self, move: Promotion) -> None:
+        """Point ``champion`` at ``move.version`` and keep the move in the ledger."""
+        with self._registry() as location:
+            registry.set_alias(location, self.model_name, registry.CHAMPION, move.version)
+            registry.record_promotion(location, self.model_name, move)
+
+    def ledger(self) -> list[Promotion]:
+        with self._registry() as location:
+            return registry.ledger(location, self.model_name)
+
+    def download_model(self, version: str, to_dir: Path) -> Path:
+        with self._registry() as location:
+            return registry.download_model(location, self.model_name, version, to_dir)
+
+    def model_url(self, version: str) -> str | None:
+        """The version's page in the MLflow UI (none for the embedded store)."""
+        return self.location().model_url(self.model_name, version)
