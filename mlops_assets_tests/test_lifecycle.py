@@ -25,6 +25,7 @@ from mlops_assets.promotion import (
     rollback_target,
 )
 from mlops_assets.records import ModelVersion, Promotion
+from mlops_assets.tracking.provenance import uncommitted_sources
 from mlops_assets_tests.conftest import SAMPLE_CSV, run_config
 from mlops_assets_tests.support.git_repo import GitRepo
 from mlops_assets_tests.support.tracking_servers import DAGSHUB_OWNER
@@ -58,6 +59,18 @@ def test_merge_commit_subjects_name_their_pull_request():
     assert merged_pull_request("Merge pull request #12 from octo/feature") == "12"
     assert merged_pull_request("Faster training (#31)") == "31"
     assert merged_pull_request("Fix #4 in the README") == ""
+
+
+def test_the_pipelines_own_outputs_do_not_make_a_checkout_dirty(tmp_path):
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit({"params.yaml": "a: 1\n", "artifacts/dvc/metrics.json": "{}"})
+    artifacts = repo.path / "artifacts"
+    assert uncommitted_sources(repo.path, artifacts) is False
+    (artifacts / "dvc" / "metrics.json").write_text('{"mae": 1}')  # every promotion rewrites it
+    assert uncommitted_sources(repo.path, artifacts) is False
+    (repo.path / "params.yaml").write_text("a: 2\n")
+    assert uncommitted_sources(repo.path, artifacts) is True
+    assert uncommitted_sources(tmp_path, tmp_path / "artifacts") is None  # not a checkout
 
 
 def _move(seq, version, replaced):

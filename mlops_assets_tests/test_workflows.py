@@ -39,7 +39,7 @@ def check_schema(files: list[str]) -> subprocess.CompletedProcess:
 
 def test_the_workflows_validate_against_the_github_workflow_schema():
     files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
-    assert len(files) == 3
+    assert len(files) == 4
 
     done = check_schema(files)
 
@@ -169,7 +169,10 @@ def test_playing_main_then_a_pull_request_carries_the_baseline_in_the_cache_alon
         github.stop()
 
     assert on_main.succeeded, on_main.failure_log()
-    assert "No baseline yet" in (on_main.workspace / "artifacts" / "pr_comment.md").read_text()
+    on_main_comment = (on_main.workspace / "artifacts" / "pr_comment.md").read_text()
+    assert "No baseline yet" in on_main_comment
+    # The push to main was a merge on a clean checkout: its model is the first champion.
+    assert "**Promoted:** v1 is the champion of `mlops-assets` (the first)." in on_main_comment
     assert played.succeeded, played.failure_log()
     assert [s.outcome for s in played.steps] == ["success"] * len(played.steps)
     workspace = played.workspace
@@ -185,9 +188,15 @@ def test_playing_main_then_a_pull_request_carries_the_baseline_in_the_cache_alon
     assert restored == ["cache restored from dagster-home-main-1001-1"]
     assert count_runs(workspace / ".dagster_home") == 2
     assert count_runs(cache / "dagster-home-lr-nudge-1002-1" / ".dagster_home") == 2
-    # The baseline is main's run, found in the cached store and named with its source; the
-    # same rows were held out, so the models are compared paired: a nudge is within noise.
-    assert "the latest finished run on 'main' in the local MLflow store mlflow.db" in comment
+    # The baseline is main's champion, found in the cached store and named with its source;
+    # the same rows were held out, so the models are compared paired: a nudge is within noise.
+    assert (
+        "the champion, version 1 of 'mlops-assets' in the local MLflow store mlflow.db" in comment
+    )
+    assert "Registered as v2 of `mlops-assets` (alias `pr-42`), a candidate: merging would " in (
+        comment
+    )
+    assert "replace champion v1 (mae " in comment and f"commit {main[:7]})." in comment
     assert "Compared paired, both models on the same 89 held-out rows" in comment
     assert "⚪ within noise" in comment.split("### Metrics")[0]
     assert "| train.learning_rate | `0.02` | `0.021` |" in comment

@@ -49,3 +49,15 @@ def ci_tags(env: Mapping[str, str]) -> dict[str, str]:
     if url := CIContext.from_env(env).run_url:
         tags[run_tags.CI_RUN_URL] = url
     return tags
+
+
+def uncommitted_sources(directory: Path, outputs: Path) -> bool | None:
+    """Whether tracked files other than the pipeline's own outputs (``outputs``, the artifacts
+    directory: a run rewrites its DVC mirror there) differ from the commit; None outside git."""
+    pathspec = ["."]
+    if outputs.resolve().is_relative_to(directory.resolve()):
+        pathspec.append(f":(exclude){outputs.resolve().relative_to(directory.resolve())}")
+    status = git_or_none(
+        directory, "status", "--porcelain", "--untracked-files=no", "--", *pathspec
+    )
+    return None if status is None else bool(status)

@@ -8,6 +8,7 @@ from pathlib import Path
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from mlops_assets import run_tags
+from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.git.cli import git_or_none
 from mlops_assets.github.context import pull_request_number
@@ -15,7 +16,7 @@ from mlops_assets.promotion import CHAMPION, NOT_REGISTERED, decide, merged_pull
 from mlops_assets.records import MetricsReport, ModelVersion, Registration, TrainedModel
 from mlops_assets.report.promotions import ledger_table, registration_line
 from mlops_assets.settings import project_dir
-from mlops_assets.tracking.provenance import git_tags
+from mlops_assets.tracking.provenance import git_tags, uncommitted_sources
 
 
 def _pr_number(context: AssetExecutionContext) -> str:
@@ -51,6 +52,7 @@ def model_version(
     metrics_report: MetricsReport,
     trained_model: TrainedModel,
     tracking: MlflowTracking,
+    artifacts: ArtifactStore,
 ) -> Output[Registration]:
     """Registers the model as a version of the registered model when it passed the gate. A clean
     run of the champion branch outside a pull request (a merge) moves the ``champion`` alias to
@@ -63,7 +65,7 @@ def model_version(
         gate_passed=metrics_report.gate_passed,
         branch=git.get(run_tags.GIT_BRANCH),
         champion_branch=tracking.champion_branch,
-        dirty={"true": True, "false": False}.get(git.get(run_tags.GIT_DIRTY, "")),
+        dirty=uncommitted_sources(project_dir(), artifacts.store.root_path),
         pr_number=pr_number,
     )
     before = tracking.champion()
