@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from mlops_assets import run_tags, settings
@@ -101,8 +102,9 @@ def print_summary(result, defs) -> None:
     artifacts = defs.resources["artifacts"].store
     comment = _output(result, "pr_comment")
     tracking_uri = defs.resources["tracking"].location().uri
+    registration = _output(result, "model_version")
     lines = run_summary(
-        report,
+        replace(report, registration=registration),
         latest=artifacts.latest,
         comment_path=artifacts.comment_path,
         comment_url=comment if comment and comment.startswith("http") else None,

@@ -106,6 +106,9 @@ def test_a_run_prints_a_short_log_and_ends_on_the_metric_the_gate_and_the_files(
     assert summary[0].startswith(f"mae {mae:.4g} (95% interval ")
     assert summary[0].endswith(") · no baseline yet · quality gate passed")
     assert "model    artifacts/latest/model.keras" in summary
+    # v1 of the registered model: the champion from a clean checkout, else a candidate.
+    [registry] = [line for line in summary if line.startswith("registry ")]
+    assert "v1 of `mlops-assets`" in registry or "v1 is the champion of `mlops-assets`" in registry
     assert "report   artifacts/latest/report.md" in summary
     assert "comment  artifacts/pr_comment.md" in summary
     assert (tmp_path / "home" / "dagster.yaml").exists()  # made on first use
@@ -122,6 +125,7 @@ def test_a_refused_model_fails_the_run_and_the_summary_says_why(tmp_path):
     assert "quality gate FAILED" in summary[0]
     assert any("regressed beyond the tolerance" in line for line in summary)
     assert any(line.startswith("artifacts/latest left as it was") for line in summary)
+    assert "registry Would not be promoted: the quality gate refused the model." in summary
 
 
 def test_verbose_brings_back_dagsters_event_log(tmp_path):

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from mlops_assets.records import MetricsReport
 from mlops_assets.report.comment import headline_verdict
+from mlops_assets.report.promotions import registration_line
 
 
 def shown(path: Path | str) -> str:
@@ -49,6 +50,8 @@ def run_summary(
     else:
         lines += [f"  {reason}" for reason in report.gate_reasons]
         lines.append(f"{shown(latest)} left as it was; this run's files are in {shown(home)}")
+    if report.registration is not None:
+        lines.append(f"registry {registration_line(report.registration).replace('**', '')}")
     lines += [
         f"model    {shown(home / 'model.keras')}",
         f"report   {shown(home / 'report.md')}",

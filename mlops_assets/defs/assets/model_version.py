@@ -12,7 +12,14 @@ from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.git.cli import git_or_none
 from mlops_assets.github.context import pull_request_number
-from mlops_assets.promotion import CHAMPION, NOT_REGISTERED, decide, merged_pull_request, next_move
+from mlops_assets.promotion import (
+    CHAMPION,
+    NOT_REGISTERED,
+    Decision,
+    decide,
+    merged_pull_request,
+    next_move,
+)
 from mlops_assets.records import MetricsReport, ModelVersion, Registration, TrainedModel
 from mlops_assets.report.promotions import ledger_table, registration_line
 from mlops_assets.settings import project_dir
@@ -68,14 +75,16 @@ def model_version(
         dirty=uncommitted_sources(project_dir(), artifacts.store.root_path),
         pr_number=pr_number,
     )
+    if decision.role != NOT_REGISTERED and not trained_model.mlflow_model_uri:
+        decision = Decision(
+            NOT_REGISTERED,
+            f"the model at {trained_model.path} was trained before models were registered (it "
+            "has no MLflow model URI); run with --force to train and register it",
+        )
+        context.log.warning(decision.why)
     before = tracking.champion()
     registration = Registration(name, decision.role, decision.why, champion_before=before)
     if decision.role != NOT_REGISTERED:
-        if not trained_model.mlflow_model_uri:
-            raise ValueError(
-                f"the model at {trained_model.path} was trained before models were registered "
-                "(it has no MLflow model URI): run with --force to train and register it"
-            )
         record = _record(name, metrics_report, trained_model, git, pr_number)
         version = tracking.register(record, trained_model.mlflow_model_uri)
         promoted = None
