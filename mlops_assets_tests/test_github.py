@@ -14,7 +14,8 @@ from mlops_assets.defs.resources.github import GitHubResource
 from mlops_assets.github.context import CIContext, ThreadError
 from mlops_assets.github.publish import publish_report
 from mlops_assets.github.retry import GitHubPublishError
-from mlops_assets.records import MetricsReport
+from mlops_assets.promotion import NOT_REGISTERED
+from mlops_assets.records import MetricsReport, Registration
 from mlops_assets.settings import COMMENT_ON
 from mlops_assets_tests.support.fake_github import FakeGitHub
 from mlops_assets_tests.support.reports import sample_report
@@ -404,9 +405,13 @@ def test_the_asset_posts_and_the_token_never_reaches_the_event_log(
     def fixed_report() -> MetricsReport:
         return report
 
+    @asset(name="model_version")
+    def not_registered() -> Registration:
+        return Registration("mlops-assets", NOT_REGISTERED, "a test of the comment alone")
+
     instance = DagsterInstance.ephemeral()
     result = materialize(
-        [fixed_report, pr_comment],
+        [fixed_report, not_registered, pr_comment],
         instance=instance,
         resources={
             "artifacts": ArtifactStore(root=str(tmp_path / "artifacts")),

@@ -122,7 +122,7 @@ class Project:
         return result, result.output_for_node("model_version")
 
     def rollback(self, version: str = ""):
-        config = {"ops": {"rollback": {"config": {"version": version}}}}
+        config = {"ops": {"rollback_champion": {"config": {"version": version}}}}
         return rollback_job.execute_in_process(
             run_config=config,
             resources={
@@ -263,3 +263,12 @@ def test_rollback_with_nothing_to_roll_back_to_fails_clearly_and_changes_nothing
     assert "version 7 does not exist (versions: v1)" in message and "nothing was changed" in message
     assert project.tracking.champion().version == "1"
     assert (workspace.latest.resolve(), project.tracking.ledger()) == before
+
+
+def test_the_code_location_loads_with_the_rollback_job():
+    """The daemon and the webserver load every definition; op and job names must not clash."""
+    from mlops_assets.definitions import defs
+
+    repository = defs.get_repository_def()
+    repository.load_all_definitions()
+    assert {"retrain", "rollback"} <= {job.name for job in repository.get_all_jobs()}

@@ -1,7 +1,7 @@
 """The ``rollback`` job: ``champion`` back to an earlier version, and ``artifacts/latest`` with it.
 
 ``dagster job execute -m mlops_assets -j rollback`` (or the UI's launchpad), with optional run
-config ``{"ops": {"rollback": {"config": {"version": "3"}}}}``; the default is the champion the
+config ``{"ops": {"rollback_champion": {"config": {"version": "3"}}}}``; the default is the champion the
 current one replaced. The version's files come from its run directory, or from MLflow when
 that directory was pruned. Everything is checked and staged before anything moves, so a
 rollback that cannot be done changes nothing.
@@ -57,7 +57,7 @@ def restored_run_dir(
     return run_dir
 
 
-@op(name="rollback")
+@op(name="rollback_champion")
 def rollback_op(
     context: OpExecutionContext,
     config: RollbackConfig,
