@@ -2,6 +2,7 @@
 champion alias moved on merge, the ledger, rollback, and serving ``models:/<name>@champion``."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from dagster import DagsterInstance
 
 from mlops_assets.defs.resources.tracking import MlflowTracking
-from mlops_assets.defs.rollback import rollback_job
+from mlops_assets.defs.rollback import restored_run_dir, rollback_job
 from mlops_assets.modeling.keras_model import load_model, predict
 from mlops_assets.promotion import (
     CANDIDATE,
@@ -272,3 +273,23 @@ def test_the_code_location_loads_with_the_rollback_job():
     repository = defs.get_repository_def()
     repository.load_all_definitions()
     assert {"retrain", "rollback"} <= {job.name for job in repository.get_all_jobs()}
+
+
+def test_a_pruned_run_directory_is_restored_from_the_registry(tmp_path, workspace, monkeypatch):
+    project = Project(tmp_path / "project", workspace, workspace.resources["tracking"], monkeypatch)
+    _, registration = project.run()
+    version = registration.version
+    own = workspace.latest.resolve()
+    rows = pd.read_csv(SAMPLE_CSV).drop(columns=["target"]).head(5)
+    expected = predict(load_model(own / "model.keras"), rows)
+    workspace.latest.unlink()
+    shutil.rmtree(own)  # pruned: the files must come back from MLflow
+
+    store = workspace.resources["artifacts"].store
+    restored = restored_run_dir(version, store, project.tracking, "restoring-run")
+
+    assert restored == store.root_path / "runs" / "restoring-run"
+    assert store.is_complete(restored)
+    # MLflow saved its own copy of the same model: the same predictions, not the same bytes.
+    assert predict(load_model(restored / "model.keras"), rows) == pytest.approx(expected, rel=1e-6)
+    assert (restored / "plots" / "learning_curve.png").is_file()
