@@ -10,6 +10,7 @@ the champion the current one replaced.
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from mlops_assets.records import ModelVersion, Promotion
 
@@ -71,17 +72,16 @@ def next_move(
     to: ModelVersion,
     replaced: ModelVersion | None,
     *,
-    at: str,
     by_run: str,
     commit: str,
     reason: str,
 ) -> Promotion:
-    """The ledger entry for moving ``champion`` from ``replaced`` to ``to``."""
+    """The ledger entry for moving ``champion`` from ``replaced`` to ``to`` now."""
     return Promotion(
         seq=max((move.seq for move in ledger), default=0) + 1,
         version=to.version,
         replaced=replaced.version if replaced else None,
-        at=at,
+        at=datetime.now(UTC).isoformat(timespec="seconds"),
         by_run=by_run,
         commit=commit,
         reason=reason,

@@ -9,7 +9,6 @@ rollback that cannot be done changes nothing.
 
 import shutil
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 from dagster import Config, Failure, MetadataValue, OpExecutionContext, job, op
@@ -86,7 +85,6 @@ def rollback_op(
         ledger,
         version,
         current,
-        at=datetime.now(UTC).isoformat(timespec="seconds"),
         by_run=context.run_id,
         commit=version.commit,
         reason=f"rollback from v{current.version}",

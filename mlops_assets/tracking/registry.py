@@ -158,9 +158,7 @@ def ledger(location: TrackingLocation, name: str) -> list[Promotion]:
     return sorted(moves, key=lambda move: move.seq)
 
 
-def champion_baseline(
-    location: TrackingLocation, name: str, where: str
-) -> tuple[Baseline, ModelVersion] | None:
+def champion_baseline(location: TrackingLocation, name: str, where: str) -> Baseline | None:
     """The champion as the gate's baseline: its report run's metrics and parameters. None when
     there is no champion, or its report run is gone."""
     from mlflow.exceptions import MlflowException
@@ -175,7 +173,7 @@ def champion_baseline(
         if _not_found(error):
             return None
         raise
-    baseline = Baseline(
+    return Baseline(
         run_id=champion.report_run_id,
         metrics=champion.metrics,
         params=dict(run.data.params),
@@ -184,7 +182,6 @@ def champion_baseline(
         url=location.run_url(run.info.experiment_id, run.info.run_id),
         source=f"the champion, version {champion.version} of '{name}' in {where}",
     )
-    return baseline, champion
 
 
 def download_model(location: TrackingLocation, name: str, version: str, to_dir: Path) -> Path:

@@ -47,8 +47,7 @@ def judge(
     and with the data diff. A reused report is judged again too: the champion or the base
     branch may have moved since it was made."""
     branch = base_branch(os.environ)
-    champion = tracking.champion_baseline()
-    baseline = champion[0] if champion else tracking.baseline(branch, exclude_run_id)
+    baseline = tracking.champion_baseline() or tracking.baseline(branch, exclude_run_id)
     baseline_note = ""
     if baseline is None:  # a fresh store (a CI runner): the base branch's committed results
         baseline, why = committed_baseline(project_dir(), branch)

@@ -2,7 +2,6 @@
 clean run of the champion branch it becomes the champion (``promotion`` has the rules)."""
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
@@ -87,18 +86,18 @@ def model_version(
     if decision.role != NOT_REGISTERED:
         record = _record(name, metrics_report, trained_model, git, pr_number)
         version = tracking.register(record, trained_model.mlflow_model_uri)
-        promoted = None
+        ledger, promoted = tracking.ledger(), None
         if decision.role == CHAMPION and (before is None or before.version != version.version):
             promoted = next_move(
-                tracking.ledger(),
+                ledger,
                 version,
                 before,
-                at=datetime.now(UTC).isoformat(timespec="seconds"),
                 by_run=context.run_id,
                 commit=record.commit,
                 reason=f"passed the gate on '{tracking.champion_branch}'",
             )
             tracking.move_champion(promoted)
+            ledger = [*ledger, promoted]
         if decision.alias:
             tracking.set_alias(decision.alias, version.version)
         registration = Registration(
@@ -110,7 +109,7 @@ def model_version(
             promoted=promoted,
             alias=decision.alias,
             url=tracking.model_url(version.version),
-            ledger=tracking.ledger(),
+            ledger=ledger,
         )
     champion = registration.version if registration.promoted else before
     line = registration_line(registration)

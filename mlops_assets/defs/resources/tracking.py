@@ -159,8 +159,8 @@ class MlflowTracking(ConfigurableResource):
         with self._registry() as location:
             return registry.by_alias(location, self.model_name)
 
-    def champion_baseline(self) -> tuple[Baseline, ModelVersion] | None:
-        """The champion as the gate's baseline, with its version; None without a champion."""
+    def champion_baseline(self) -> Baseline | None:
+        """The champion as the gate's baseline; None without a champion."""
         with self._registry() as location:
             where = mlflow_client.describe(location)
             return registry.champion_baseline(location, self.model_name, where)
