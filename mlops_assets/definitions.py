@@ -9,17 +9,13 @@ them.
 
 import os
 
-from dagster import Definitions, FilesystemIOManager, in_process_executor
+from dagster import Definitions, in_process_executor
 
 from mlops_assets import settings
-from mlops_assets.defs.assets.features import features
-from mlops_assets.defs.assets.metrics_report import metrics_report
-from mlops_assets.defs.assets.model_version import model_version
-from mlops_assets.defs.assets.pr_comment import pr_comment
-from mlops_assets.defs.assets.raw_data import raw_data
-from mlops_assets.defs.assets.trained_model import trained_model
+from mlops_assets.defs.assets import RETRAIN_ASSETS
 from mlops_assets.defs.checks import ALL_CHECKS
 from mlops_assets.defs.console import compact_console_logger
+from mlops_assets.defs.io_manager import RunIsolatedStorage
 from mlops_assets.defs.jobs import retrain_job
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.dvc import DvcData
@@ -33,7 +29,7 @@ from mlops_assets.settings import ScheduleSettings
 artifacts_dir = settings.artifacts_dir()
 
 defs = Definitions(
-    assets=[raw_data, features, trained_model, metrics_report, model_version, pr_comment],
+    assets=RETRAIN_ASSETS,
     asset_checks=ALL_CHECKS,
     jobs=[retrain_job, rollback_job],
     sensors=[git_changes_sensor, github_pull_requests_sensor],
@@ -48,8 +44,13 @@ defs = Definitions(
         # MLOPS_ASSETS_DVC_REMOTE; empty: the repository's default DVC remote.
         "dvc": DvcData(remote=os.environ.get(settings.DVC_REMOTE, "")),
         # Intermediate outputs live beside the artifacts, not in a throwaway instance's
-        # storage, so `--select one_asset` works in a later CLI run too.
-        "io_manager": FilesystemIOManager(base_dir=str(artifacts_dir / "storage")),
+        # storage, so `--select one_asset` works in a later CLI run too; one file per run,
+        # and one run at a time (MLOPS_ASSETS_LOCK_WAIT: how long the next one waits).
+        "io_manager": RunIsolatedStorage(
+            base_dir=str(artifacts_dir / "storage"),
+            artifacts_dir=str(artifacts_dir),
+            lock_wait_seconds=settings.lock_wait_seconds(),
+        ),
     },
     # One process: the steps share one MLflow run and import TensorFlow once.
     executor=in_process_executor,

@@ -24,3 +24,5 @@ DATA_HASH = f"{PREFIX}data_hash"
 DATA_SOURCE = f"{PREFIX}data_source"
 GATE = f"{PREFIX}gate"  # passed or failed
 FAILED_ASSET = f"{PREFIX}failed_asset"
+PROCESS = f"{PREFIX}process"  # host:pid of the process executing the run
+ABANDONED = f"{PREFIX}abandoned"  # "1": marked failed by a later run, its process being gone

@@ -33,6 +33,7 @@ RETRAIN_CRON = "MLOPS_ASSETS_RETRAIN_CRON"
 RETRAIN_TIMEZONE = "MLOPS_ASSETS_RETRAIN_TIMEZONE"
 REGISTERED_MODEL = "MLOPS_ASSETS_REGISTERED_MODEL"  # empty: the experiment name
 CHAMPION_BRANCH = "MLOPS_ASSETS_CHAMPION_BRANCH"  # default main
+LOCK_WAIT = "MLOPS_ASSETS_LOCK_WAIT"  # seconds a run waits for the one running; default 600
 # GitHub's own names, as Actions sets them.
 GITHUB_TOKEN = "GITHUB_TOKEN"
 GITHUB_REPOSITORY = "GITHUB_REPOSITORY"
@@ -73,6 +74,18 @@ def params_path(env: Mapping[str, str] | None = None) -> Path:
 def artifacts_dir(env: Mapping[str, str] | None = None) -> Path:
     configured = _env(env).get(ARTIFACTS_DIR)
     return Path(configured) if configured else project_dir(env) / "artifacts"
+
+
+def lock_wait_seconds(env: Mapping[str, str] | None = None) -> float:
+    """``MLOPS_ASSETS_LOCK_WAIT``: seconds a run waits for the project's running run (600)."""
+    value = _env(env).get(LOCK_WAIT, "").strip()
+    try:
+        seconds = float(value) if value else 600.0
+    except ValueError:
+        raise ValueError(f"{LOCK_WAIT} must be a number of seconds, not {value!r}") from None
+    if seconds < 0:
+        raise ValueError(f"{LOCK_WAIT} must be 0 or more seconds, not {value!r}")
+    return seconds
 
 
 def automation_params(env: Mapping[str, str] | None = None) -> AutomationParams:

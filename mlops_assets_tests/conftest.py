@@ -4,14 +4,10 @@ import os
 from pathlib import Path
 
 import pytest
-from dagster import FilesystemIOManager, materialize
+from dagster import materialize
 
-from mlops_assets.defs.assets.features import features
-from mlops_assets.defs.assets.metrics_report import metrics_report
-from mlops_assets.defs.assets.model_version import model_version
-from mlops_assets.defs.assets.pr_comment import pr_comment
-from mlops_assets.defs.assets.raw_data import raw_data
-from mlops_assets.defs.assets.trained_model import trained_model
+from mlops_assets.defs.assets import RETRAIN_ASSETS
+from mlops_assets.defs.io_manager import RunIsolatedStorage
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.dvc import DvcData
 from mlops_assets.defs.resources.github import GitHubResource
@@ -24,7 +20,7 @@ from mlops_assets_tests.support.fake_github import fake_github  # noqa: F401  (a
 # Real MLflow servers on loopback (tracking tests).
 pytest_plugins = ["mlops_assets_tests.support.tracking_servers"]
 
-ALL_ASSETS = [raw_data, features, trained_model, metrics_report, model_version, pr_comment]
+ALL_ASSETS = RETRAIN_ASSETS
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +31,8 @@ def compared_with_this_checkout(monkeypatch):
     branch = git_or_none(project_dir(), "branch", "--show-current")
     if branch and "GITHUB_BASE_REF" not in os.environ:
         monkeypatch.setenv("GITHUB_BASE_REF", branch)
+
+
 SAMPLE_CSV = project_dir() / "data" / "diabetes.csv"
 
 # Few epochs: the tests check behaviour, not model quality (except where they say so); the
@@ -66,7 +64,9 @@ class Workspace:
         self.resources = {
             "artifacts": ArtifactStore(root=str(self.artifacts)),
             "tracking": MlflowTracking(tracking_uri=self.tracking_uri, experiment_name="tests"),
-            "io_manager": FilesystemIOManager(base_dir=str(root / "storage")),
+            "io_manager": RunIsolatedStorage(
+                base_dir=str(root / "storage"), artifacts_dir=str(self.artifacts)
+            ),
             # Never post from a test run in CI (test_github.py posts to a fake server).
             "github": GitHubResource(comment_on="local"),
             "dvc": DvcData(),

@@ -80,3 +80,20 @@ def test_a_finished_training_sends_the_rest_when_the_block_ends():
     with EpochMetrics(sent.append) as curves:
         curves(1, {"loss": 0.5, "val_loss": 0.6})
     assert [len(points) for points in sent] == [2]
+
+
+def test_a_send_failing_mid_training_lets_the_block_finish_then_raises():
+    attempts: list[int] = []
+    clock = iter(range(100)).__next__  # every epoch is past the interval
+
+    def send(points):
+        attempts.append(len(points))
+        raise ConnectionError("tracking server gone")
+
+    finished = []
+    with pytest.raises(ConnectionError, match="gone"), EpochMetrics(send, 1, clock) as curves:
+        for epoch in range(1, 6):
+            curves(epoch, {"loss": 1.0 / epoch})
+        finished.append("model saved")
+    assert finished == ["model saved"]  # the block ran to its end (the model is on disk)
+    assert attempts == [1]  # nothing more was sent after the first failure

@@ -118,7 +118,7 @@ def test_changing_only_the_report_code_reevaluates_without_retraining(workspace,
     report_v2 = metrics_report.map_asset_specs(
         lambda spec: spec.replace_attributes(code_version=bumped)
     )
-    assets = [a for a in ALL_ASSETS if a is not metrics_report]
+    assets = [a for a in ALL_ASSETS if a.key != metrics_report.key]
 
     first = materialize(
         [*ALL_ASSETS, *ALL_CHECKS],

@@ -16,6 +16,7 @@ COMMENT = "pr_comment.md"  # the last pull-request comment body, wherever it was
 DVC_MIRROR = "dvc"  # plain copies of latest's metrics.json and plots/ (dvc.yaml metrics, plots)
 DVC_MIRRORED = ("metrics.json", "plots")
 COMPLETE_SET = ("model.keras", "metrics.json", "report.md")  # what a promotable run has
+PROMOTED_MARK = ".promoted"  # in a run directory that was once latest: where repair looks
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,45 @@ class RunArtifacts:
         link = self.latest
         if link.resolve() == run_dir.resolve():
             return link
+        (run_dir / PROMOTED_MARK).touch()
+        self._point_latest(run_dir)
+        self._mirror_for_dvc(run_dir)
+        self._prune(keep=run_dir)
+        return link
+
+    def repair_latest(self) -> str | None:
+        """When ``latest`` dangles or names an incomplete set (its run directory deleted by
+        hand, say), point it at the newest complete run that was once promoted. Returns what
+        was done, for a warning; None when there was nothing to repair."""
+        link = self.latest
+        if not link.is_symlink() or self.is_complete(link):
+            return None  # absent, a directory kept by hand, or whole
+        broken = os.readlink(link)
+        runs_dir = self.root_path / RUNS
+        promoted = sorted(
+            (
+                p
+                for p in (runs_dir.iterdir() if runs_dir.is_dir() else [])
+                if (p / PROMOTED_MARK).is_file() and self.is_complete(p)
+            ),
+            key=lambda p: (p / PROMOTED_MARK).stat().st_mtime,
+            reverse=True,
+        )
+        if not promoted:
+            link.unlink()
+            return f"{link} pointed at {broken}, which is gone or incomplete; no complete run is left, so the link is removed"
+        self._point_latest(promoted[0])
+        self._mirror_for_dvc(promoted[0])
+        return f"{link} pointed at {broken}, which is gone or incomplete; it points at {promoted[0]} again, the last complete promoted run"
+
+    def _point_latest(self, run_dir: Path) -> None:
+        link = self.latest
         staged = link.with_name(f".{LATEST}.{os.getpid()}")
         staged.unlink(missing_ok=True)
         staged.symlink_to(Path(RUNS) / run_dir.name, target_is_directory=True)
         if link.exists() and not link.is_symlink():  # a plain directory left by hand: keep it aside
             link.rename(link.with_name(f"{LATEST}.previous"))
         os.replace(staged, link)
-        self._mirror_for_dvc(run_dir)
-        self._prune(keep=run_dir)
-        return link
 
     def _mirror_for_dvc(self, run_dir: Path) -> None:
         """Replace ``root/dvc`` with a copy of the run's metrics and plots (a plain directory,

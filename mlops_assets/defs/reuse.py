@@ -9,7 +9,6 @@ manager that stored it. With an ephemeral instance (no ``DAGSTER_HOME``) nothing
 """
 
 import os
-import pickle
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -19,12 +18,12 @@ from dagster import (
     AssetExecutionContext,
     BetaWarning,
     DataVersion,
-    InputContext,
     MetadataValue,
     Output,
 )
 
 from mlops_assets import run_tags, settings
+from mlops_assets.artifacts.outputs import StoredOutputError
 from mlops_assets.fingerprints import fingerprint, parts, what_changed
 from mlops_assets.records import AssetDecision
 from mlops_assets.settings import truthy
@@ -130,14 +129,8 @@ def lookup(
             fresh, why="changed: " + "; ".join(changes or ["inputs, parameters or code"])
         )
     try:
-        value = context.resources.io_manager.load_input(
-            # This run's instance and loggers (build_input_context would bring stock ones).
-            InputContext(
-                asset_key=context.asset_key, instance=context.instance, log_manager=context.log
-            )
-        )
-    # The stored output is gone, or no longer unpickles into today's classes: compute it again.
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError) as exc:
+        value = context.resources.io_manager.load_materialized(context.asset_key, event.run_id)
+    except StoredOutputError as exc:  # gone, truncated, or not today's classes: compute again
         context.log.warning(f"cannot restore {context.asset_key.to_user_string()}: {exc}")
         return replace(fresh, why=f"unchanged, but the stored output could not be read ({exc})")
     if not still_valid(value):

@@ -27,7 +27,12 @@ from mlops_assets.github.plots import (
     local_plots,
     mlflow_plots,
 )
-from mlops_assets.github.retry import GitHubPublishError, RetryPolicy, call_with_retries
+from mlops_assets.github.retry import (
+    GitHubPublishError,
+    GitHubUnavailable,
+    RetryPolicy,
+    call_with_retries,
+)
 from mlops_assets.github.sticky_comment import PERMISSION, pull_request_of_commit, upsert_comment
 from mlops_assets.records import MetricsReport
 from mlops_assets.redaction import redact_secret
@@ -118,14 +123,30 @@ def publish_report(
     )
     reason = _local_reason(settings, ci, payload)
     if reason:
-        body = render_comment(
-            report, key=key, links=links, plots=local_plots(report.plots, local_path.parent)
+        return _keep_local(report, key, links, local_path, ci, reason, log)
+    try:
+        return _post(
+            report, settings, ci, payload, sha, key, links, local_path, log, warn, tagged_pr
         )
-        write_text_atomic(local_path, body)
-        summary = " and the job summary" if append_step_summary(ci, body) else ""
-        log(f"not posting to GitHub: {reason}; wrote the report to {local_path}{summary}")
-        return Publication("local file", reason, body)
+    except GitHubUnavailable as error:  # the run's results stand; only the comment is missing
+        warn(f"not posted: {error}")
+        return _keep_local(report, key, links, local_path, ci, f"not posted: {error}", log)
 
+
+def _keep_local(report, key, links, local_path, ci, reason, log) -> Publication:
+    """The report in ``local_path`` and the job summary only, with its plots as local files."""
+    body = render_comment(
+        report, key=key, links=links, plots=local_plots(report.plots, local_path.parent)
+    )
+    write_text_atomic(local_path, body)
+    summary = " and the job summary" if append_step_summary(ci, body) else ""
+    log(f"not posting to GitHub: {reason}; wrote the report to {local_path}{summary}")
+    return Publication("local file", reason, body)
+
+
+def _post(report, settings, ci, payload, sha, key, links, local_path, log, warn, tagged_pr):
+    """The report as a sticky comment where ``ci`` says (or ``comment_on``, or the PR the run
+    was tagged with), with its check run; a copy in ``local_path`` and the job summary."""
     access = settings.access
     client = github_client(access, seconds_between_writes=settings.seconds_between_writes)
     repo = client.get_repo(access.repository)

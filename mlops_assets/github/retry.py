@@ -18,6 +18,11 @@ class GitHubPublishError(RuntimeError):
     """GitHub refused or kept failing; the message says what to change."""
 
 
+class GitHubUnavailable(GitHubPublishError):
+    """GitHub kept answering 5xx (or asked to wait) beyond the retry budget: nothing to fix
+    here but waiting, so the run keeps its results and the report stays local."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     budget_seconds: float = 60.0  # from the first attempt to the last retry
@@ -132,7 +137,7 @@ def call_with_retries(
             status = getattr(error, "status", type(error).__name__)
             if time.monotonic() - start + delay > policy.budget_seconds:
                 why = f"GitHub asked to wait {asked:.0f} s, " if asked is not None else ""
-                raise GitHubPublishError(
+                raise GitHubUnavailable(
                     f"gave up {action} after {attempt} attempts ({status}: "
                     f"{redact(_message(error))}); {why}the retry budget is "
                     f"{policy.budget_seconds:.0f} s (retry_budget_seconds)"

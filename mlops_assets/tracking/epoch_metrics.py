@@ -31,7 +31,9 @@ Send = Callable[[list[Point]], None]
 class EpochMetrics:
     """An ``on_epoch`` callback for ``train_model`` that batches the curves for ``send``; as a
     context manager it sends the rest when the block ends, even when training failed (the
-    curves so far show where it went wrong)."""
+    curves so far show where it went wrong). A send that fails during the training does not
+    stop it: sending stops, and the error is raised when the block ends, so the code in the
+    block (saving the model) has run first."""
 
     def __init__(
         self,
@@ -44,6 +46,7 @@ class EpochMetrics:
         self._clock = clock
         self._pending: list[Point] = []
         self._last_sent = clock()
+        self._error: Exception | None = None  # the first failed send; nothing is sent after it
 
     def __call__(self, epoch: int, logs: dict[str, float]) -> None:
         """Record epoch ``epoch`` (1-based, as ``train_model`` reports it)."""
@@ -51,8 +54,11 @@ class EpochMetrics:
         self._pending += [
             Point(key, float(value), epoch - 1, now_ms) for key, value in sorted(logs.items())
         ]
-        if self._clock() - self._last_sent >= self._interval:
-            self.flush()
+        if self._error is None and self._clock() - self._last_sent >= self._interval:
+            try:
+                self.flush()
+            except Exception as error:  # noqa: BLE001 - raised when the block ends
+                self._error = error
 
     def flush(self) -> None:
         """Send what is pending in one request (leaving the `with` block does it a last time)."""
@@ -66,6 +72,8 @@ class EpochMetrics:
 
     def __exit__(self, kind, error, traceback) -> None:
         if kind is None:
+            if self._error is not None:
+                raise self._error
             self.flush()
             return
         with suppress(Exception):  # the training's own error is the one to report

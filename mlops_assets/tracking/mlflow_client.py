@@ -20,6 +20,7 @@ from mlops_assets.tracking.location import TrackingLocation
 from mlops_assets.tracking.server import TrackingServerError, check_server, supports_logged_models
 
 MODEL_ARTIFACT_PATH = "model"
+DAGSTER_RUN_ID_TAG = "dagster_run_id"  # dagster-mlflow's tag: which Dagster run an MLflow run is
 TEST_METRIC_PREFIX = "test_"
 
 # The location a ``connected`` block is using: calls nested in it resolve nothing again (the
@@ -78,10 +79,17 @@ def epoch_metrics(interval: float = 10.0) -> EpochMetrics:
 
     run_id = mlflow.active_run().info.run_id
     client = mlflow.MlflowClient()
+    location = _active.get()
 
     def send(points: list[Point]) -> None:
         metrics = [Metric(p.key, p.value, p.timestamp_ms, p.step) for p in points]
-        client.log_batch(run_id, metrics=metrics)
+        try:
+            client.log_batch(run_id, metrics=metrics)
+        except Exception as error:
+            where = location.display_uri if location else mlflow.get_tracking_uri()
+            raise TrackingServerError(
+                f"could not send the training curves to MLflow at {where} ({error})"
+            ) from error
 
     return EpochMetrics(send, interval)
 
@@ -124,6 +132,48 @@ def log_model(
             f"could not log the model to MLflow at {location.display_uri} ({error}); "
             f"the trained model is saved at {saved_at}"
         ) from error
+
+
+def runs_of_dagster_run(location: TrackingLocation, dagster_run_id: str) -> list:
+    """The MLflow runs (normally one) tagged with ``dagster_run_id``, in any experiment."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(location.uri)
+    experiment = client.get_experiment_by_name(location.experiment)
+    if experiment is None:
+        return []
+    return client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.{DAGSTER_RUN_ID_TAG} = '{dagster_run_id}'",
+    )
+
+
+def running_runs(location: TrackingLocation) -> dict[str, str]:
+    """MLflow run id by Dagster run id, for the experiment's runs still RUNNING."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(location.uri)
+    experiment = client.get_experiment_by_name(location.experiment)
+    if experiment is None:
+        return {}
+    runs = client.search_runs(
+        [experiment.experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=200
+    )
+    return {
+        run.data.tags[DAGSTER_RUN_ID_TAG]: run.info.run_id
+        for run in runs
+        if DAGSTER_RUN_ID_TAG in run.data.tags
+    }
+
+
+def end_run(location: TrackingLocation, run_id: str, status: str, tags: dict) -> None:
+    """End MLflow run ``run_id`` with ``status`` (FAILED, KILLED, FINISHED) and ``tags``."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(location.uri)
+    for key, value in tags.items():
+        client.set_tag(run_id, key, value)
+    client.set_terminated(run_id, status=status)
 
 
 def find_baseline(

@@ -79,15 +79,18 @@ def trained_model(
         mlf.set_tags(
             {run_tags.DATA_HASH: features.data_hash, run_tags.DATA_SOURCE: features.data_source}
         )
+        # The model is saved inside the block: if the server went away during the training,
+        # the error comes when the block ends, and the model is on disk by then.
         with tracking.epoch_metrics() as curves:
             progress = epoch_logger(context, params.epochs)
             result = train_model(
                 features, params, on_epoch=each_epoch(progress, curves), project=project
             )
-        run_dir = artifacts.store.run_dir(context.run_id)
-        path = save_model(result.model, run_dir / MODEL_FILE)
-        if features.classes:
-            write_text_atomic(run_dir / LABELS_FILE, json.dumps(features.classes) + "\n")
+            run_dir = artifacts.store.run_dir(context.run_id)
+            path = save_model(result.model, run_dir / MODEL_FILE)
+            if features.classes:
+                write_text_atomic(run_dir / LABELS_FILE, json.dumps(features.classes) + "\n")
+            context.log.info(f"saved {path}")
         example = example_inputs(features.x_train.head(5), features.columns)
         logged_as, model_uri = tracking.log_model(result.model, saved_at=path, example=example)
         mlflow_run_id = mlf.active_run().info.run_id
@@ -101,7 +104,7 @@ def trained_model(
         mlflow_run_id=mlflow_run_id,
         mlflow_model_uri=model_uri,
     )
-    context.log.info(f"trained {model.epochs_run} epochs; saved {path}")
+    context.log.info(f"trained {model.epochs_run} epochs")
     final = {k: v[-1] for k, v in result.history.items() if v}
     return reuse.output(
         model,

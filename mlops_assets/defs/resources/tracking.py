@@ -18,6 +18,7 @@ from dagster import AssetExecutionContext, BetaWarning, ConfigurableResource
 from pydantic import Field
 
 from mlops_assets import run_tags, settings
+from mlops_assets.defs.run_status import mlflow_status_for
 from mlops_assets.records import Baseline, ModelVersion, Promotion
 from mlops_assets.settings import project_dir
 from mlops_assets.tracking import mlflow_client, registry
@@ -29,6 +30,9 @@ from mlops_assets.tracking.location import (
     resolve_location,
 )
 from mlops_assets.tracking.provenance import ci_tags, git_tags
+
+# Dagster runs whose first tracked step already ended the finished runs' MLflow runs.
+_RECONCILED: set[str] = set()
 
 
 class MlflowTracking(ConfigurableResource):
@@ -105,14 +109,43 @@ class MlflowTracking(ConfigurableResource):
                 from dagster_mlflow.resources import MlFlow
 
                 handle = MlFlow(init_context)
+            if context.run_id not in _RECONCILED:
+                _RECONCILED.add(context.run_id)
+                try:
+                    self._end_finished_runs(context)
+                except Exception as error:  # noqa: BLE001 - old runs' statuses can wait
+                    context.log.warning(f"could not end the MLflow runs of finished runs: {error}")
             try:
                 yield handle
             except BaseException:
                 with suppress(Exception):  # the step's own error is the one to report
                     mlflow.set_tag(run_tags.FAILED_ASSET, context.asset_key.to_user_string())
-                mlflow.end_run(status="FAILED")
+                    mlflow.end_run(status="FAILED")
                 raise
             mlflow.end_run(status="FINISHED")
+
+    def _end_finished_runs(self, context: AssetExecutionContext) -> None:
+        """End the MLflow runs still RUNNING whose Dagster runs are over (killed, abandoned,
+        or failed while the server was down) with the status their Dagster run ended with."""
+        for dagster_run_id, mlflow_run_id in mlflow_client.running_runs(self.location()).items():
+            if dagster_run_id == context.run_id:
+                continue
+            status = mlflow_status_for(context.instance, dagster_run_id)
+            if status is not None:
+                context.log.warning(
+                    f"MLflow run {mlflow_run_id} was still RUNNING for Dagster run "
+                    f"{dagster_run_id}, which is over: ended it {status}"
+                )
+                mlflow_client.end_run(self.location(), mlflow_run_id, status, {})
+
+    def fail_run(self, dagster_run_id: str, asset: str) -> None:
+        """End the MLflow run of ``dagster_run_id`` FAILED with ``asset`` tagged, unless it is
+        FAILED already; nothing when the run opened none."""
+        with mlflow_client.connected(self.location(), self.check_timeout) as location:
+            for run in mlflow_client.runs_of_dagster_run(location, dagster_run_id):
+                if run.info.status != "FAILED":
+                    tags = {run_tags.FAILED_ASSET: asset}
+                    mlflow_client.end_run(location, run.info.run_id, "FAILED", tags)
 
     def epoch_metrics(self, interval: float = 10.0) -> EpochMetrics:
         """Per-epoch curves for the active run, in a few batched requests. Call inside ``run()``."""

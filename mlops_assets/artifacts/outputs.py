@@ -1,0 +1,90 @@
+"""The assets' stored outputs, one file per run: ``runs/<run_id>/<asset>.pickle``.
+
+A file is written once, atomically, by the run that produced it, and never rewritten, so a
+run reading an earlier run's output never sees it half written or swapped for another run's.
+Beside them, ``<asset>`` is a small stamp holding the output's fingerprint: what DVC tracks as
+the stage's out (dvc.yaml). It changes only when the fingerprint does, so a run that reused
+everything leaves ``dvc status`` clean.
+"""
+
+import pickle
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from mlops_assets.artifacts.atomic import write_atomic, write_text_atomic
+
+RUNS = "runs"
+SUFFIX = ".pickle"
+
+
+class StoredOutputError(RuntimeError):
+    """A stored output is missing or cannot be read; the message names its file."""
+
+
+class RunOutputs:
+    """Stored outputs under ``root``, by run and asset name."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def path(self, run_id: str, name: str) -> Path:
+        return self.root / RUNS / run_id / f"{name}{SUFFIX}"
+
+    def stamp_path(self, name: str) -> Path:
+        return self.root / name
+
+    def write(self, run_id: str, name: str, value: Any, stamp: str) -> Path:
+        """Store run ``run_id``'s ``value`` for ``name``; rewrite the stamp if ``stamp`` is new."""
+        path = write_atomic(
+            self.path(run_id, name),
+            lambda partial: partial.write_bytes(pickle.dumps(value, pickle.HIGHEST_PROTOCOL)),
+        )
+        stamp_file = self.stamp_path(name)
+        if stamp_file.is_dir():  # an older release kept the pickle itself there
+            shutil.rmtree(stamp_file)
+        try:
+            unchanged = stamp_file.read_text(encoding="utf-8") == stamp + "\n"
+        except (OSError, UnicodeDecodeError):
+            unchanged = False
+        if not unchanged:
+            write_text_atomic(stamp_file, stamp + "\n")
+        return path
+
+    def read(self, run_id: str, name: str) -> Any:
+        path = self.path(run_id, name)
+        try:
+            return pickle.loads(path.read_bytes())
+        except FileNotFoundError:
+            raise StoredOutputError(f"{path}: the stored output of {name} is missing") from None
+        # Truncated, overwritten with noise, or no longer matching today's classes.
+        except (
+            OSError,
+            EOFError,
+            pickle.UnpicklingError,
+            AttributeError,
+            ImportError,
+            IndexError,
+            TypeError,
+            ValueError,
+        ) as error:
+            raise StoredOutputError(
+                f"{path}: the stored output of {name} cannot be read ({type(error).__name__}: "
+                f"{error})"
+            ) from None
+
+    def prune(self, keep: Iterable[str], keep_newest: int) -> None:
+        """Remove run directories but those in ``keep`` and the ``keep_newest`` newest."""
+        runs_dir = self.root / RUNS
+        if not runs_dir.is_dir():
+            return
+        runs = sorted(
+            (p for p in runs_dir.iterdir() if p.is_dir()),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        wanted = set(keep)
+        for old in runs[keep_newest:]:
+            if old.name not in wanted:
+                shutil.rmtree(old, ignore_errors=True)
