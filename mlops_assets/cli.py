@@ -10,6 +10,7 @@ Exit code 0 when the run succeeded, 1 when it failed (a refused model included).
 import argparse
 import json
 import os
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -57,8 +58,16 @@ INSTANCE_SETTINGS = """\
 """
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM (a CI job cancelled, ``kill``, a container stopped) stops the run the way Ctrl-C
+    does: Dagster ends it CANCELED or FAILED and the tracking ends its MLflow run, instead of
+    the process vanishing with both left running."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: os.kill(os.getpid(), signal.SIGINT))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    stop_on_sigterm()
     # MLflow's own INFO lines (creating the store's tables, ...) are not the run's news.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     verbose = args.verbose or truthy(os.environ.get(settings.VERBOSE))

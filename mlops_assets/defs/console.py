@@ -13,6 +13,16 @@ from dagster import Field, logger
 
 # DEBUG-level Dagster events still worth a line each.
 SHOWN_EVENTS = {"ASSET_CHECK_EVALUATION"}
+# Errors whose message says all a person needs: printed without their stack trace.
+BRIEF_ERRORS = {
+    "ProjectBusy",
+    "DagsterExecutionInterruptedError",
+    "TrackingServerError",
+    "DatasetError",
+    "ParamsError",
+}
+# Events that print a run's error first; the run failure that follows only names it.
+FIRST_ERRORS = {"STEP_FAILURE", "RESOURCE_INIT_FAILURE"}
 # Runs whose step error was printed: the run failure repeats it. (Dagster builds the logger
 # more than once per run, so this cannot live on the formatter.)
 _errors_shown: set[str] = set()
@@ -32,8 +42,8 @@ class CompactFormatter(logging.Formatter):
         kind = getattr(event, "event_type_value", None)
         run_id = meta.get("run_id")
         if error is not None and not (kind == "PIPELINE_FAILURE" and run_id in _errors_shown):
-            text += "\n\n" + (getattr(data, "error_display_string", None) or error.to_string())
-            if kind == "STEP_FAILURE":
+            text += "\n\n" + _error_text(data, error)
+            if kind in FIRST_ERRORS:
                 _errors_shown.add(run_id)
         if kind == "ASSET_CHECK_EVALUATION":
             verdict = "passed" if data.passed else "FAILED"
@@ -41,6 +51,18 @@ class CompactFormatter(logging.Formatter):
             step = data.asset_key.to_user_string()
         level = f"{record.levelname} " if record.levelno >= logging.WARNING else ""
         return f"{self.formatTime(record, self.datefmt)} {level}{step}: {text}"
+
+
+def _error_text(data, error) -> str:
+    """The error with its stack trace, or only its message for the ``BRIEF_ERRORS``."""
+    root = error
+    while root.cause is not None:
+        root = root.cause
+    if root.cls_name == "DagsterExecutionInterruptedError":  # it has no message of its own
+        return "interrupted (Ctrl-C or SIGTERM)"
+    if root.cls_name in BRIEF_ERRORS:
+        return root.message.strip()
+    return getattr(data, "error_display_string", None) or error.to_string()
 
 
 class QuietFilter(logging.Filter):

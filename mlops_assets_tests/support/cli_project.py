@@ -78,6 +78,42 @@ class CliProject:
             raise RuntimeError(f"{what} failed (exit {done.returncode}):\n{output[-3000:]}")
         return CliRun(time.perf_counter() - started, done.returncode, output)
 
+    def start(self, *args: str, log: Path, **env: str) -> subprocess.Popen:
+        """``mlops-assets run *args`` in the background, its output going to ``log``."""
+        with open(log, "wb") as out:
+            return subprocess.Popen(
+                [sys.executable, "-m", "mlops_assets", "run", *args],
+                cwd=REPO,
+                env={**self.environment(), **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def run(self, *args: str, **env: str) -> CliRun:
+        """``mlops-assets run *args``, as ``make run`` and the workflows call it."""
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "mlops_assets", "run", *args],
+            cwd=REPO,
+            env={**self.environment(), **env},
+            capture_output=True,
+            check=False,
+            text=True,
+        )
+        return CliRun(time.perf_counter() - started, done.returncode, done.stdout + done.stderr)
+
+    def mlflow_runs(self) -> dict[str, str]:
+        """Each MLflow run's status by the Dagster run it tracked."""
+        from mlflow import MlflowClient
+
+        client = MlflowClient(self.environment()["MLFLOW_TRACKING_URI"])
+        experiments = [e.experiment_id for e in client.search_experiments()]
+        return {
+            run.data.tags["dagster_run_id"]: run.info.status
+            for run in client.search_runs(experiments)
+            if "dagster_run_id" in run.data.tags
+        }
+
     def instance(self):
         from dagster import DagsterInstance
         from dagster._core.instance.ref import InstanceRef

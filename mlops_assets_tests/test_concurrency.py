@@ -1,0 +1,108 @@
+"""Runs on one project, as users start them: overlapping, hurried, killed, stopped. Each ends
+with statuses that tell the truth in Dagster and MLflow, and ``latest`` one run's whole set."""
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from dagster import DagsterEventType, DagsterRunStatus
+
+from mlops_assets import run_tags
+from mlops_assets.artifacts.store import RunArtifacts
+from mlops_assets_tests.support.cli_project import CliProject
+
+FAST = {"epochs": 3, "hidden_layers": [8], "early_stopping_patience": 0, "learning_rate": 0.02}
+SHORT = {**FAST, "epochs": 60}  # long enough for a second run to start meanwhile
+LONG = {**FAST, "epochs": 5000}  # stopped long before its end
+
+
+def wait_for(what: str, check, process=None, timeout: float = 180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"the run exited ({process.returncode}) while waiting for {what}")
+        time.sleep(0.3)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def holder(project: CliProject) -> str | None:
+    """The run id the project's lock file names (the run holding it), if any."""
+    lock = project.artifacts / ".lock"
+    text = lock.read_text() if lock.is_file() else ""
+    return json.loads(text)["run_id"] if text.strip() else None
+
+
+def training(log: Path) -> bool:
+    return "epoch 1/" in log.read_text(errors="replace")
+
+
+def test_two_overlapping_runs_both_finish_one_after_the_other(tmp_path):
+    project = CliProject(tmp_path / "project", train=SHORT)
+    first = project.start("--force", log=tmp_path / "first.log")
+    first_id = wait_for("the first run to hold the project", lambda: holder(project), first)
+    second = project.start("--force", log=tmp_path / "second.log")
+
+    assert first.wait(300) == 0, (tmp_path / "first.log").read_text()[-3000:]
+    assert second.wait(300) == 0, (tmp_path / "second.log").read_text()[-3000:]
+
+    second_log = (tmp_path / "second.log").read_text()
+    assert f"waiting for run {first_id}" in second_log
+    with project.instance() as instance:
+        runs = {run.run_id: run.status for run in instance.get_runs()}
+    assert set(runs.values()) == {DagsterRunStatus.SUCCESS} and len(runs) == 2
+    latest = project.artifacts / "latest"
+    assert latest.resolve().name in runs
+    assert RunArtifacts(project.artifacts).is_complete(latest)
+    assert project.mlflow_runs() == dict.fromkeys(runs, "FINISHED")
+
+
+def test_a_killed_run_is_marked_failed_by_the_next_and_a_hurried_run_refuses(tmp_path):
+    project = CliProject(tmp_path / "project", train=LONG)
+    log = tmp_path / "killed.log"
+    doomed = project.start(log=log)
+    wait_for("the training", lambda: training(log), doomed)
+    doomed_id = holder(project)
+
+    hurried = project.run(MLOPS_ASSETS_LOCK_WAIT="0")
+    assert hurried.returncode == 1
+    assert f"run {doomed_id}" in hurried.output and "MLOPS_ASSETS_LOCK_WAIT" in hurried.output
+
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(30)
+    with project.instance() as instance:
+        assert instance.get_run_by_id(doomed_id).status == DagsterRunStatus.STARTED
+    assert project.mlflow_runs()[doomed_id] == "RUNNING"
+
+    project.set_params("train", **FAST)
+    after = project.run()
+
+    assert after.returncode == 0, after.output[-3000:]
+    assert f"run {doomed_id}'s process is gone: marked it failed" in after.output
+    with project.instance() as instance:
+        run = instance.get_run_by_id(doomed_id)
+        failure = instance.all_logs(doomed_id, of_type=DagsterEventType.RUN_FAILURE)[-1]
+    assert run.status == DagsterRunStatus.FAILURE and run.tags[run_tags.ABANDONED] == "1"
+    assert "ended without finishing the run" in failure.message
+    assert project.mlflow_runs()[doomed_id] == "KILLED"
+
+
+def test_sigterm_ends_the_run_and_its_mlflow_run(tmp_path):
+    project = CliProject(tmp_path / "project", train=LONG)
+    log = tmp_path / "stopped.log"
+    process = project.start(log=log)
+    wait_for("the training", lambda: training(log), process)
+    run_id = holder(project)
+
+    process.send_signal(signal.SIGTERM)
+
+    assert process.wait(60) != 0
+    with project.instance() as instance:
+        assert instance.get_run_by_id(run_id).status in (
+            DagsterRunStatus.CANCELED,
+            DagsterRunStatus.FAILURE,
+        )
+    assert project.mlflow_runs()[run_id] in ("FAILED", "KILLED")
