@@ -19,6 +19,10 @@ COMPLETE_SET = ("model.keras", "metrics.json", "report.md")  # what a promotable
 PROMOTED_MARK = ".promoted"  # in a run directory that was once latest: where repair looks
 
 
+class ArtifactStoreError(RuntimeError):
+    """A run's directory cannot be written; the message names it."""
+
+
 @dataclass(frozen=True)
 class RunArtifacts:
     """Run-scoped artifact directories under ``root``, with ``root/latest`` the last good run."""
@@ -36,7 +40,13 @@ class RunArtifacts:
 
     def run_dir(self, run_id: str) -> Path:
         path = self.root_path / RUNS / run_id
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ArtifactStoreError(
+                f"{path}: cannot create the run's directory ({error.strerror}); check the "
+                f"permissions and free space of {self.root_path}"
+            ) from None
         return path
 
     def is_complete(self, run_dir: Path) -> bool:

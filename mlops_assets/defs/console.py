@@ -16,6 +16,7 @@ SHOWN_EVENTS = {"ASSET_CHECK_EVALUATION"}
 # Errors whose message says all a person needs: printed without their stack trace.
 BRIEF_ERRORS = {
     "ProjectBusy",
+    "ArtifactStoreError",
     "DagsterExecutionInterruptedError",
     "TrackingServerError",
     "DatasetError",
@@ -55,13 +56,13 @@ class CompactFormatter(logging.Formatter):
 
 def _error_text(data, error) -> str:
     """The error with its stack trace, or only its message for the ``BRIEF_ERRORS``."""
-    root = error
-    while root.cause is not None:
-        root = root.cause
-    if root.cls_name == "DagsterExecutionInterruptedError":  # it has no message of its own
-        return "interrupted (Ctrl-C or SIGTERM)"
-    if root.cls_name in BRIEF_ERRORS:
-        return root.message.strip()
+    link = error
+    while link is not None:
+        if link.cls_name == "DagsterExecutionInterruptedError":  # it has no message of its own
+            return "interrupted (Ctrl-C or SIGTERM)"
+        if link.cls_name in BRIEF_ERRORS:
+            return link.message.strip()
+        link = link.cause
     return getattr(data, "error_display_string", None) or error.to_string()
 
 
