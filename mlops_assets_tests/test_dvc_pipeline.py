@@ -15,6 +15,8 @@ from mlops_assets.artifacts.store import DVC_MIRROR
 from mlops_assets.params import Params
 from mlops_assets.settings import project_dir
 from mlops_assets_tests.conftest import Workspace, run_config
+from mlops_assets_tests.support.cli_project import CliProject
+from mlops_assets_tests.support.git_repo import project_repository
 
 # section -> its keys, as params.yaml must hold them
 SECTIONS = {name: list(f.annotation.model_fields) for name, f in Params.model_fields.items()}
@@ -166,3 +168,21 @@ def test_dvc_param_overrides_and_dagster_string_selections_parse_side_by_side():
 
     assert (override.key_or_group, override.value()) == ("train.hidden_layers", [8, 4])
     assert {key.to_user_string() for key in selected} == {"raw_data", "features"}
+
+
+def test_a_run_that_changes_nothing_leaves_dvc_status_clean(tmp_path):
+    """The stages' outs are fingerprint stamps: a run that reused everything rewrites none."""
+    repo = project_repository(tmp_path / "project")
+    project = CliProject(repo.path, train={"epochs": 3, "early_stopping_patience": 0})
+    first = project.run()
+    assert first.returncode == 0, first.output[-3000:]
+    dvc(repo.path, "commit", "--force", "--quiet")
+    assert json.loads(dvc(repo.path, "status", "--json")) == {}
+    stamps = {p.name: p.read_bytes() for p in (repo.path / STORAGE).iterdir() if p.is_file()}
+    assert set(stamps) == set(dvc_stages())
+
+    again = project.run()
+
+    assert again.returncode == 0, again.output[-3000:]
+    assert json.loads(dvc(repo.path, "status", "--json")) == {}
+    assert {name: (repo.path / STORAGE / name).read_bytes() for name in stamps} == stamps

@@ -4,9 +4,12 @@ A file is written once, atomically, by the run that produced it, and never rewri
 run reading an earlier run's output never sees it half written or swapped for another run's.
 Beside them, ``<asset>`` is a small stamp holding the output's fingerprint: what DVC tracks as
 the stage's out (dvc.yaml). It changes only when the fingerprint does, so a run that reused
-everything leaves ``dvc status`` clean.
+everything leaves ``dvc status`` clean. ``runs/<asset>.latest`` names the run that wrote the
+asset last: where a run on a throwaway instance (no ``DAGSTER_HOME``, each DVC stage its own
+process) finds an upstream output the instance has no record of.
 """
 
+import hashlib
 import pickle
 import shutil
 from collections.abc import Iterable
@@ -35,12 +38,22 @@ class RunOutputs:
     def stamp_path(self, name: str) -> Path:
         return self.root / name
 
-    def write(self, run_id: str, name: str, value: Any, stamp: str) -> Path:
-        """Store run ``run_id``'s ``value`` for ``name``; rewrite the stamp if ``stamp`` is new."""
-        path = write_atomic(
-            self.path(run_id, name),
-            lambda partial: partial.write_bytes(pickle.dumps(value, pickle.HIGHEST_PROTOCOL)),
-        )
+    def _pointer(self, name: str) -> Path:
+        return self.root / RUNS / f"{name}.latest"
+
+    def last_writer(self, name: str) -> str | None:
+        """The run that stored ``name`` last, if any did."""
+        try:
+            return self._pointer(name).read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+
+    def write(self, run_id: str, name: str, value: Any, stamp: str | None) -> Path:
+        """Store run ``run_id``'s ``value`` for ``name``; rewrite the stamp if ``stamp`` (by
+        default the value's own hash) is new."""
+        data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        path = write_atomic(self.path(run_id, name), lambda partial: partial.write_bytes(data))
+        stamp = stamp or hashlib.sha256(data).hexdigest()
         stamp_file = self.stamp_path(name)
         if stamp_file.is_dir():  # an older release kept the pickle itself there
             shutil.rmtree(stamp_file)
@@ -50,6 +63,7 @@ class RunOutputs:
             unchanged = False
         if not unchanged:
             write_text_atomic(stamp_file, stamp + "\n")
+        write_text_atomic(self._pointer(name), run_id + "\n")
         return path
 
     def read(self, run_id: str, name: str) -> Any:
@@ -84,7 +98,9 @@ class RunOutputs:
             key=lambda p: p.stat().st_mtime,
             reverse=True,
         )
-        wanted = set(keep)
+        wanted = set(keep) | {
+            p.read_text(encoding="utf-8").strip() for p in runs_dir.glob("*.latest")
+        }
         for old in runs[keep_newest:]:
             if old.name not in wanted:
                 shutil.rmtree(old, ignore_errors=True)

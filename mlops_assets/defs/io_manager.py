@@ -52,8 +52,7 @@ class RunOutputsIOManager(IOManager):
 
     def handle_output(self, context: OutputContext, obj) -> None:
         name = _name(context.asset_key) if context.has_asset_key else context.step_key
-        value_stamp = _stamp(context.output_metadata) or context.run_id
-        self.outputs.write(context.run_id, name, obj, value_stamp)
+        self.outputs.write(context.run_id, name, obj, _stamp(context.output_metadata))
 
     def load_input(self, context: InputContext):
         if not context.has_asset_key:  # an op's output within this run
@@ -68,7 +67,7 @@ class RunOutputsIOManager(IOManager):
 
     def _producer(self, context: InputContext) -> str:
         """The run whose output ``context`` loads: this one when it materialised the asset,
-        else the run that last did."""
+        else the run that last did (by the instance's records, else by the stored outputs)."""
         try:
             this_run = context.step_context.run_id
         except DagsterInvariantViolationError:  # loaded outside a step
@@ -77,12 +76,15 @@ class RunOutputsIOManager(IOManager):
             return this_run
         instance = self.instance or context.instance
         event = instance.get_latest_materialization_event(context.asset_key)
-        if event is None:
-            raise StoredOutputError(
-                f"{context.asset_key.to_user_string()} was never materialised on this instance: "
-                "materialise it (or the whole graph) first"
-            )
-        return event.run_id
+        if event is not None:
+            return event.run_id
+        # A throwaway instance (no DAGSTER_HOME) has no records: the run that stored it last.
+        if writer := self.outputs.last_writer(_name(context.asset_key)):
+            return writer
+        raise StoredOutputError(
+            f"{context.asset_key.to_user_string()} was never materialised here: "
+            "materialise it (or the whole graph) first"
+        )
 
 
 class RunIsolatedStorage(ConfigurableIOManagerFactory):
