@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -95,7 +96,7 @@ def test_ten_queued_runs_through_the_daemon_end_consistent(tmp_path):
             windows = sorted(step_window(instance, run_id) for run_id in statuses)
 
     # One at a time: each run's steps start after the previous run's have ended.
-    assert all(earlier[1] <= later[0] for earlier, later in zip(windows, windows[1:]))
+    assert all(earlier[1] <= later[0] for earlier, later in pairwise(windows))
     latest = project.path / "artifacts" / "latest"
     assert latest.resolve().name in statuses
     assert RunArtifacts(project.path / "artifacts").is_complete(latest)
