@@ -124,13 +124,7 @@ def publish_report(
     reason = _local_reason(settings, ci, payload)
     if reason:
         return _keep_local(report, key, links, local_path, ci, reason, log)
-    try:
-        return _post(
-            report, settings, ci, payload, sha, key, links, local_path, log, warn, tagged_pr
-        )
-    except GitHubUnavailable as error:  # the run's results stand; only the comment is missing
-        warn(f"not posted: {error}")
-        return _keep_local(report, key, links, local_path, ci, f"not posted: {error}", log)
+    return _post(report, settings, ci, payload, sha, key, links, local_path, log, warn, tagged_pr)
 
 
 def _keep_local(report, key, links, local_path, ci, reason, log) -> Publication:
@@ -146,7 +140,9 @@ def _keep_local(report, key, links, local_path, ci, reason, log) -> Publication:
 
 def _post(report, settings, ci, payload, sha, key, links, local_path, log, warn, tagged_pr):
     """The report as a sticky comment where ``ci`` says (or ``comment_on``, or the PR the run
-    was tagged with), with its check run; a copy in ``local_path`` and the job summary."""
+    was tagged with), with its check run; a copy in ``local_path`` and the job summary. When
+    GitHub stays unavailable beyond the retry budget, the run's results stand: the report is
+    kept in those two places and the publication says it was not posted."""
     access = settings.access
     client = github_client(access, seconds_between_writes=settings.seconds_between_writes)
     repo = client.get_repo(access.repository)
@@ -174,11 +170,15 @@ def _post(report, settings, ci, payload, sha, key, links, local_path, log, warn,
             raise GitHubPublishError(
                 "nowhere to post: GITHUB_SHA is unset and the event names no PR"
             )
-        thread = call(
-            lambda: pull_request_of_commit(repo, sha),
-            f"looking up the pull request of commit {sha[:12]}",
-            "pull-requests: read",
-        )
+        try:
+            thread = call(
+                lambda: pull_request_of_commit(repo, sha),
+                f"looking up the pull request of commit {sha[:12]}",
+                "pull-requests: read",
+            )
+        except GitHubUnavailable as error:
+            warn(f"not posted: {error}")
+            return _keep_local(report, key, links, local_path, ci, f"not posted: {error}", log)
         reason = f"{ci.event_name or 'push'}: open pull request whose head is {sha[:12]}"
         if thread is None:
             thread = CommentThread("commit", sha)
@@ -188,11 +188,15 @@ def _post(report, settings, ci, payload, sha, key, links, local_path, log, warn,
     body = render_comment(report, key=key, links=links, plots=plots)
     write_text_atomic(local_path, body)  # kept, with the job summary, even if GitHub refuses it
     append_step_summary(ci, body)
-    posted = call(
-        lambda: upsert_comment(repo, thread, body, sticky_marker(key)),
-        f"commenting on {thread}",
-        PERMISSION[thread.kind],
-    )
+    try:
+        posted = call(
+            lambda: upsert_comment(repo, thread, body, sticky_marker(key)),
+            f"commenting on {thread}",
+            PERMISSION[thread.kind],
+        )
+    except GitHubUnavailable as error:  # the body is in local_path and the summary already
+        warn(f"not posted: {error}")
+        return Publication("local file", f"not posted: {error}", body)
     log(f"{'created' if posted.created else 'updated'} the report on {thread}: {posted.url}")
     check = _post_check_run(repo, sha, report, ci, call, warn)
     return Publication(
