@@ -21,6 +21,9 @@ from pydantic import (
 
 PARAMS_FILE = "params.yaml"
 
+# numpy takes seeds below 2**32, and gate.seeds trains with data.seed + 1 ... data.seed + 19 too.
+MAX_SEED = 2**32 - 20
+
 Task = Literal["regression", "binary_classification", "multiclass_classification"]
 
 
@@ -69,7 +72,7 @@ class DataParams(_Section):
         ge=0, le=1, description="A feature missing in more than this share of rows fails a check"
     )
     test_fraction: float = Field(gt=0, lt=1, description="Held-out share of the rows")
-    seed: int = Field(ge=0, description="Seed of the split and of training")
+    seed: int = Field(ge=0, le=MAX_SEED, description="Seed of the split and of training")
 
     @field_validator("positive_class", mode="before")
     @classmethod
@@ -87,7 +90,7 @@ class TrainParams(_Section):
 
     epochs: int = Field(ge=1, description="At most this many epochs")
     batch_size: int = Field(ge=1)
-    learning_rate: float = Field(gt=0)
+    learning_rate: float = Field(gt=0, allow_inf_nan=False)
     hidden_layers: list[int] = Field(description="Units of each hidden layer (built-in MLP)")
     model: str | None = Field(
         description="'module:function' building your own Keras model (modeling.builder); "

@@ -43,7 +43,7 @@ def _id_like(values: pd.Series, integers_only: bool) -> bool:
     if not integers_only:
         return True
     # Measurements are often all distinct; consecutive integers in file order number the rows.
-    consecutive = present.max() - present.min() + 1 == distinct
+    consecutive = float(present.max()) - float(present.min()) + 1 == distinct  # no int64 wrap
     ordered = present.is_monotonic_increasing or present.is_monotonic_decreasing
     return bool((present % 1 == 0).all()) and consecutive and ordered
 
@@ -69,13 +69,14 @@ def _refuse_stray_text(name: str, values: pd.Series, path: Path) -> None:
 
     present = values.notna()
     numbers = pd.to_numeric(values, errors="coerce").notna()
-    if not present.any() or numbers.sum() < MOSTLY_NUMBERS * present.sum():
+    stray = present & ~numbers  # none in a column of booleans (True and False are numbers)
+    if not stray.any() or numbers.sum() < MOSTLY_NUMBERS * present.sum():
         return
-    row = int(np.flatnonzero((present & ~numbers).to_numpy())[0])
+    row = int(np.flatnonzero(stray.to_numpy())[0])
     raise DatasetError(
-        f"{path}: column '{name}', line {line_of(row)}: non-numeric value {values.iloc[row]!r} "
-        "in a column of numbers. A missing-value marker? List it in data.na_values. A "
-        "category? Declare the column in data.columns.categorical"
+        f"{path}: column '{name}', line {line_of(values.index[row])}: non-numeric value "
+        f"{values.iloc[row]!r} in a column of numbers. A missing-value marker? List it in "
+        "data.na_values. A category? Declare the column in data.columns.categorical"
     )
 
 
@@ -90,14 +91,16 @@ def _as_numbers(name: str, values: pd.Series, path: Path, setting: str) -> pd.Se
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise DatasetError(
-            f"{path}: column '{name}', line {line_of(row)}: non-numeric value "
+            f"{path}: column '{name}', line {line_of(values.index[row])}: non-numeric value "
             f"{values.iloc[row]!r} in a {setting} column (a missing-value marker? list it in "
             "data.na_values)"
         )
     infinite = ~np.isfinite(coerced.fillna(0).to_numpy(dtype="float64"))
     if infinite.any():
         row = int(np.flatnonzero(infinite)[0])
-        raise DatasetError(f"{path}: column '{name}', line {line_of(row)}: infinite value")
+        raise DatasetError(
+            f"{path}: column '{name}', line {line_of(values.index[row])}: infinite value"
+        )
     return coerced.astype("float64")
 
 

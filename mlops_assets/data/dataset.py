@@ -46,17 +46,17 @@ def read_csv(path: Path, na_values: list[str] | tuple[str, ...] = ()) -> pd.Data
         frame = pd.read_csv(
             path, encoding="utf-8", skipinitialspace=True, na_values=list(na_values)
         )
+        header = _header(path)
     except pd.errors.EmptyDataError:
         raise DatasetError(
             f"{path}: the file is empty (expected a header row and data rows)"
         ) from None
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, csv.Error) as exc:
         raise DatasetError(f"{path}: unparsable CSV ({exc})".replace("\n", " ")) from None
     except UnicodeDecodeError as exc:
         raise DatasetError(
             f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
         ) from None
-    header = _header(path)
     if len(set(header)) != len(header) or "" in header:
         raise DatasetError(f"{path}: duplicate or empty column names in the header: {header}")
     return frame
@@ -136,8 +136,8 @@ def validate_table(
         raise DatasetError(f"{path}: no feature columns besides the target '{target}'")
     missing_target = frame[target].isna()
     dropped = int(missing_target.sum())
-    if dropped:
-        frame = frame[~missing_target.to_numpy()].reset_index(drop=True)
+    if dropped:  # the index keeps the file's row numbers: errors name the lines
+        frame = frame[~missing_target.to_numpy()]
     if len(frame) < MIN_ROWS:
         with_target = " with a target" if dropped else ""
         raise DatasetError(
@@ -145,7 +145,7 @@ def validate_table(
         )
     features, described = type_columns(frame, target, columns or {}, path)
     features[target] = _target(frame, path, target, task, positive_class)
-    return Table(features, described, dropped)
+    return Table(features.reset_index(drop=True), described, dropped)
 
 
 def validate_dataset(frame: pd.DataFrame, path: Path, target: str, task: str) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mlops_assets.data.dataset import sorted_labels
+from mlops_assets.data.errors import DatasetError
 from mlops_assets.records import CATEGORICAL, Column, FeatureSet
 
 if TYPE_CHECKING:
@@ -56,8 +57,10 @@ def split_features(
     data_hash: str = "",
     columns: list[Column] | None = None,
     positive_class: str | None = None,
+    source: str = "",
 ) -> FeatureSet:
-    """Split seeded (stratified by class for classification); fills from the training rows."""
+    """Split seeded (stratified by class for classification); fills from the training rows.
+    A split that cannot be drawn is a ``DatasetError`` naming ``source`` (the CSV)."""
     from sklearn.model_selection import train_test_split
 
     if columns is None:  # a frame of numbers, as the sample is
@@ -77,8 +80,10 @@ def split_features(
             stratify=y if task in CLASSIFICATION else None,
         )
     except ValueError as exc:
-        raise ValueError(
-            f"cannot split {len(y)} rows with test_fraction={test_fraction}: {exc}"
+        where = f"{source}: " if source else ""
+        raise DatasetError(
+            f"{where}cannot split {len(y)} rows of target '{target}' with "
+            f"data.test_fraction={test_fraction}: {exc}"
         ) from None
     return FeatureSet(
         columns=[_fill(column, x_train[column.name]) for column in columns],

@@ -34,6 +34,7 @@ def features(
             data_hash=raw_data.data_hash,
             columns=raw_data.columns or None,
             positive_class=raw_data.params.get("positive_class"),
+            source=raw_data.source,
         ),
         params=flat("data", {**raw_data.params, **config.model_dump()}),
         data_source=raw_data.origin,
