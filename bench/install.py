@@ -81,12 +81,18 @@ def cold_install(extra: str, root: Path) -> dict:
     if checked.returncode != 0:
         raise RuntimeError(f".[{extra}]: TensorFlow does not import:\n{checked.stderr[-3000:]}")
     cache = du(root / "pip-cache") if (root / "pip-cache").exists() else 0
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    largest = sorted(
+        ((du(path), path.name) for path in site.iterdir() if not path.name.endswith("-info")),
+        reverse=True,
+    )[:4]
     return {
         "seconds": seconds,
         "bytes": size,
         "empty": empty,
         "cache": cache,
         "builds": checked.stdout.split()[1:],
+        "largest": [f"{name} {size / 2**20:.0f}" for size, name in largest],
     }
 
 
@@ -125,6 +131,7 @@ def run(repeats: int = 1) -> list[Figure]:
             (before["bytes"] - after["bytes"]) / 2**20,
             INFO,
             True,
-            "MiB",
+            "MiB; largest packages (MiB): "
+            + "; ".join(f"{e}: {', '.join(results[e][0]['largest'])}" for e in VARIANTS),
         ),
     ]
