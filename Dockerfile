@@ -22,9 +22,11 @@ WORKDIR /opt/mlops-assets
 # dagster-k8s: the run pods load the instance, whose run launcher is the K8sRunLauncher.
 COPY pyproject.toml README.md ./
 COPY mlops_assets/ mlops_assets/
-# The project's own dependencies are pinned in pyproject.toml.
+# The project's own dependencies are pinned in pyproject.toml. TENSORFLOW: the pyproject extra
+# naming the TensorFlow build, `cpu` (tensorflow-cpu) or `tensorflow` (the GPU-capable one).
+ARG TENSORFLOW=cpu
 # hadolint ignore=DL3013
-RUN pip install ".[deploy]" "dagster-k8s==0.29.27"
+RUN pip install ".[deploy,${TENSORFLOW}]" "dagster-k8s==0.29.27"
 
 COPY params.yaml ./
 COPY data/ data/

@@ -8,6 +8,17 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # dagster-mlflow pins dagster exactly; an unpinned resolve silently picks an ancient release.
 DAGSTER_MLFLOW_VERSION := 0.29.27
+# Which TensorFlow build: the pyproject extra `tensorflow` (with GPU support) or `cpu`
+# (tensorflow-cpu: smaller, what the CI workflows install). `make run TENSORFLOW=cpu`.
+# One virtualenv holds one of them (named in its stamp, the default here): remove $(VENV) to switch.
+TENSORFLOW ?= $(or $(shell cat $(VENV)/.installed 2>/dev/null),tensorflow)
+# Refuses a TENSORFLOW other than the build $(VENV) has (an empty stamp, from before: tensorflow).
+CHECK_TENSORFLOW = @case '$(TENSORFLOW)' in tensorflow|cpu) ;; \
+		*) echo "TENSORFLOW=$(TENSORFLOW): choose tensorflow or cpu" >&2; exit 2;; esac; \
+	if [ -f $(VENV)/.installed ]; then \
+		installed=$$(cat $(VENV)/.installed); installed=$${installed:-tensorflow}; \
+		[ "$$installed" = '$(TENSORFLOW)' ] || { echo "$(VENV) has the TensorFlow extra \
+	'$$installed', not '$(TENSORFLOW)': remove $(VENV) to switch" >&2; exit 2; }; fi
 
 .PHONY: install install-dev run dev test lint bench clean
 
@@ -16,18 +27,21 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --progress-bar off -e .
+	$(CHECK_TENSORFLOW)
+	$(BIN)/pip install --progress-bar off -e '.[$(TENSORFLOW)]'
 	@# not grep -q: it would stop reading early and pip would complain of a broken pipe
 	$(BIN)/pip show dagster-mlflow | grep -x 'Version: $(DAGSTER_MLFLOW_VERSION)' >/dev/null \
 		|| { echo "dagster-mlflow is not $(DAGSTER_MLFLOW_VERSION): pip resolved another release" >&2; exit 1; }
-	touch $@
+	echo '$(TENSORFLOW)' > $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --progress-bar off -e '.[dev]'
+	$(BIN)/pip install --progress-bar off -e '.[dev,$(TENSORFLOW)]'
 	touch $@
 
 install: $(VENV)/.installed
+	$(CHECK_TENSORFLOW)
 install-dev: $(VENV)/.installed-dev
+	$(CHECK_TENSORFLOW)
 
 $(DAGSTER_HOME):
 	mkdir -p $@

@@ -120,6 +120,13 @@ def test_every_docker_copy_source_is_in_the_build_context():
         assert dockerignored(kept_out, patterns), kept_out
 
 
+def test_the_image_installs_the_cpu_only_tensorflow_build_by_default():
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    assert "ARG TENSORFLOW=cpu" in lines
+    [install] = [line for line in lines if line.startswith("RUN pip install")]
+    assert '".[deploy,${TENSORFLOW}]"' in install
+
+
 def test_the_dockerfile_passes_hadolint():
     hadolint = shutil.which("hadolint") or str(Path(os.sys.executable).parent / "hadolint")
     if not Path(hadolint).exists():

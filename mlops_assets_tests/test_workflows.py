@@ -89,6 +89,34 @@ def test_retrain_triggers_concurrency_and_persisted_dagster_home():
     assert any(s.get("run") == "make test" for s in tests["jobs"]["test"]["steps"])
 
 
+@pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
+def test_every_workflow_installs_the_cpu_only_tensorflow_build(path):
+    """Runners have no GPU: each install names the project's `cpu` extra (tensorflow-cpu), and
+    `make` is told the same; no step installs the project without a TensorFlow extra."""
+    installs = []
+    for job in load(path)["jobs"].values():
+        for step in job["steps"]:
+            run = step.get("run", "")
+            if "pip install" in run:
+                assert 'pip install -e ".[cpu]"' in run, run
+                installs.append(run)
+            if run.startswith("make "):
+                assert step["env"]["TENSORFLOW"] == "cpu", step
+                installs.append(run)
+    assert installs, f"{path.name} installs nothing"
+
+
+def test_the_cpu_extra_is_the_same_tensorflow_release_as_the_full_one():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    project = tomllib.loads((project_dir() / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    assert not [d for d in project["dependencies"] if d.startswith("tensorflow")]
+    [full], [cpu] = extras["tensorflow"], extras["cpu"]
+    assert full.startswith("tensorflow==") and cpu.startswith("tensorflow-cpu==")
+    assert full.split("==")[1] == cpu.split("==")[1]
+
+
 def test_the_expression_subset_behaves_like_github():
     contexts = {
         "github": {"event_name": "pull_request", "event": {"pull_request": {"number": 42}}},

@@ -48,9 +48,16 @@ def _is_linear(model) -> bool:
     return activation is keras.activations.linear
 
 
-def build_model(features: FeatureSet, hp: TrainParams, project: Path | None = None):
+def build_model(
+    features: FeatureSet,
+    hp: TrainParams,
+    project: Path | None = None,
+    compile_options: dict | None = None,
+):
     """The whole model: raw columns in (``preprocessing``), the builder's network
-    (``train.model``, or the built-in MLP), and the task's head; compiled.
+    (``train.model``, or the built-in MLP), and the task's head; compiled
+    (``compile_options``: more ``Model.compile`` arguments, such as ``steps_per_execution``;
+    bench/training.py compares them).
 
     For regression the output is rescaled by the training target's mean and spread, so the
     network learns a standardised target yet the saved model predicts in the target's units.
@@ -108,7 +115,7 @@ def build_model(features: FeatureSet, hp: TrainParams, project: Path | None = No
     optimizer = keras.optimizers.Adam(learning_rate=hp.learning_rate)
     if compiled:  # the builder's own optimizer and loss
         optimizer, loss = network.optimizer, network.loss or loss
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **(compile_options or {}))
     return model
 
 
@@ -153,6 +160,7 @@ def train_model(
     hp: TrainParams,
     on_epoch: EpochLogger | None = None,
     project: Path | None = None,
+    compile_options: dict | None = None,
 ) -> TrainingResult:
     """Fit seeded, so the same inputs give the same metrics; ``on_epoch`` reports progress.
     ``project`` is where ``train.model``'s module is looked up first (the project directory)."""
@@ -161,7 +169,7 @@ def train_model(
 
     keras.utils.set_random_seed(features.seed)
     tf.config.experimental.enable_op_determinism()
-    model = build_model(features, hp, project)
+    model = build_model(features, hp, project, compile_options)
     train, validation = input_pipelines(features, hp)
 
     callbacks: list = []

@@ -5,6 +5,9 @@ TensorFlow 2.21 prints its CUDA and CPU-feature notices at import whatever
 ``failed call to cuInit`` error on a machine without a GPU, and loading a saved model logs a
 harmless ``use_unbounded_threadpool`` error. Those calls run with file descriptor 2 captured;
 every line that is not one of those known notices is printed again, so a real error still shows.
+
+TensorFlow is a pyproject extra, not a core dependency: an install without one of the two builds
+(``tensorflow``, ``cpu``) gets ``TensorFlowMissing`` here, saying which to install.
 """
 
 import contextlib
@@ -43,13 +46,30 @@ def quiet_tensorflow():
                     print(line, file=sys.stderr)
 
 
+MISSING = (
+    "TensorFlow is not installed. It is an extra of mlops-assets: install the project with "
+    "`pip install -e '.[cpu]'` (tensorflow-cpu, for machines without a GPU such as CI runners) "
+    "or `pip install -e '.[tensorflow]'` (the build with GPU support); with make: "
+    "`make install TENSORFLOW=cpu` or `make install`."
+)
+
+
+class TensorFlowMissing(ModuleNotFoundError):
+    """Training or loading a model without a TensorFlow extra installed."""
+
+
 def import_tensorflow():
     """``import tensorflow``, quietly; later C++ notices below warnings stay off too."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     with quiet_tensorflow():
-        import tensorflow
+        try:
+            import tensorflow
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("tensorflow", "keras"):
+                raise
+            raise TensorFlowMissing(MISSING, name=exc.name) from exc
 
         tensorflow.config.list_physical_devices("GPU")  # the cuInit notice, caught here
     return tensorflow

@@ -241,11 +241,23 @@ def describe(location: TrackingLocation) -> str:
 
 
 def _requirements() -> list[str]:
-    """Pinned explicitly: MLflow's inference runs a subprocess that imports the model (slow)."""
+    """Pinned explicitly: MLflow's inference runs a subprocess that imports the model (slow).
+    The TensorFlow build installed (``tensorflow`` or ``tensorflow-cpu``, the pyproject extras)
+    is the one named, so MLflow finds no mismatch with the environment to warn about."""
+    from importlib.metadata import PackageNotFoundError, version
+
     import keras
     import tensorflow as tf
 
-    return [f"tensorflow=={tf.__version__}", f"keras=={keras.__version__}"]
+    build = "tensorflow"
+    for name in ("tensorflow", "tensorflow-cpu"):
+        try:
+            if version(name) == tf.__version__:
+                build = name
+                break
+        except PackageNotFoundError:
+            continue
+    return [f"{build}=={tf.__version__}", f"keras=={keras.__version__}"]
 
 
 def _log_model_as_artifacts(model, signature) -> None:

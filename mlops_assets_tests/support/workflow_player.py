@@ -377,6 +377,7 @@ class WorkflowPlayer:
             (site / "_shared_packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
         env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
         env["PIP_NO_INDEX"] = "1"  # everything the project needs is already installed
+        env["PIP_FIND_LINKS"] = str(_tensorflow_builds(self.tool_dir / "wheels"))
         env["PIP_NO_BUILD_ISOLATION"] = "0"  # pip's inverted spelling of --no-build-isolation
         env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
         return "success", f"python {venv}", None
@@ -429,6 +430,43 @@ class WorkflowPlayer:
         if not found and inputs.get("if-no-files-found", "warn") == "error":
             return "failure", "no files found", None
         return "success", f"uploaded {found}", None
+
+
+def _tensorflow_builds(directory: Path) -> Path:
+    """Stand-ins for the TensorFlow build the test environment lacks, for the offline pip.
+
+    The workflows install the project's ``cpu`` extra (``tensorflow-cpu``); the test environment
+    may have the ``tensorflow`` build instead, which provides the same ``tensorflow`` modules at
+    the same version. A wheel holding only the other distribution's metadata at that version
+    lets pip satisfy the extra while the shared modules do the work.
+    """
+    import zipfile
+    from importlib.metadata import PackageNotFoundError, version
+
+    directory.mkdir(parents=True, exist_ok=True)
+    builds = {}
+    for name in ("tensorflow", "tensorflow-cpu"):
+        try:
+            builds[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    if not builds:
+        return directory
+    installed = next(iter(builds.values()))
+    for name in {"tensorflow", "tensorflow-cpu"} - set(builds):
+        stem = f"{name.replace('-', '_')}-{installed}"
+        info = f"{stem}.dist-info"
+        files = {
+            f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {installed}\n"
+            "Summary: a stand-in: the test environment's other TensorFlow build provides it\n",
+            f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: workflow_player\n"
+            "Root-Is-Purelib: true\nTag: py3-none-any\n",
+        }
+        files[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in [*files, f"{info}/RECORD"])
+        with zipfile.ZipFile(directory / f"{stem}-py3-none-any.whl", "w") as wheel:
+            for path, text in files.items():
+                wheel.writestr(path, text)
+    return directory
 
 
 LOCAL_ACTIONS = {
