@@ -48,23 +48,27 @@ class RunOutputs:
         except OSError:
             return None
 
-    def write(self, run_id: str, name: str, value: Any, stamp: str | None) -> Path:
-        """Store run ``run_id``'s ``value`` for ``name``; rewrite the stamp if ``stamp`` (by
-        default the value's own hash) is new."""
+    def write(
+        self, run_id: str, name: str, value: Any, stamp: str | None, latest: bool = True
+    ) -> Path:
+        """Store run ``run_id``'s ``value`` for ``name``. With ``latest`` (an asset's output),
+        also record the run as its last writer and rewrite the stamp if ``stamp`` (by default
+        the value's own hash) is new."""
         data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
         path = write_atomic(self.path(run_id, name), lambda partial: partial.write_bytes(data))
-        stamp = stamp or hashlib.sha256(data).hexdigest()
+        if latest:
+            self._stamp(name, stamp or hashlib.sha256(data).hexdigest())
+            write_text_atomic(self._pointer(name), run_id + "\n")
+        return path
+
+    def _stamp(self, name: str, stamp: str) -> None:
         stamp_file = self.stamp_path(name)
-        if stamp_file.is_dir():  # an older release kept the pickle itself there
-            shutil.rmtree(stamp_file)
         try:
             unchanged = stamp_file.read_text(encoding="utf-8") == stamp + "\n"
         except (OSError, UnicodeDecodeError):
             unchanged = False
         if not unchanged:
             write_text_atomic(stamp_file, stamp + "\n")
-        write_text_atomic(self._pointer(name), run_id + "\n")
-        return path
 
     def read(self, run_id: str, name: str) -> Any:
         path = self.path(run_id, name)

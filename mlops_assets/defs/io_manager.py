@@ -51,13 +51,17 @@ class RunOutputsIOManager(IOManager):
         self.instance = instance
 
     def handle_output(self, context: OutputContext, obj) -> None:
-        name = _name(context.asset_key) if context.has_asset_key else context.step_key
+        if not context.has_asset_key:  # an op's output, read within its run only
+            name = f"{context.step_key}__{context.name}"
+            self.outputs.write(context.run_id, name, obj, stamp=None, latest=False)
+            return
+        name = _name(context.asset_key)
         self.outputs.write(context.run_id, name, obj, _stamp(context.output_metadata))
 
     def load_input(self, context: InputContext):
-        if not context.has_asset_key:  # an op's output within this run
+        if not context.has_asset_key:
             upstream = context.upstream_output
-            return self.outputs.read(upstream.run_id, upstream.step_key)
+            return self.outputs.read(upstream.run_id, f"{upstream.step_key}__{upstream.name}")
         return self.load_materialized(context.asset_key, self._producer(context))
 
     def load_materialized(self, key: AssetKey, run_id: str):
