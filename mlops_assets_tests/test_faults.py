@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from mlops_assets import run_tags
 from mlops_assets.artifacts.store import RunArtifacts
+from mlops_assets.defs.io_manager import RunOutputsIOManager
 from mlops_assets.defs.resources.github import GitHubResource
 from mlops_assets_tests.support.cli_project import CliProject
 from mlops_assets_tests.support.tracking_servers import free_port, mlflow_server, server_env
@@ -119,3 +121,27 @@ def test_a_run_directory_that_cannot_be_written_fails_clearly_and_leaves_latest(
     assert "cannot create the run's directory (Operation not permitted)" in message
     assert str(workspace.artifacts / "runs") in message
     assert snapshot(workspace.latest) == before
+
+
+def test_a_failure_while_loading_inputs_ends_the_mlflow_run_failed(workspace, monkeypatch):
+    """The run's MLflow run was FINISHED by trained_model; metrics_report then fails before its
+    own code runs, while loading its inputs: the failure hook ends the MLflow run FAILED."""
+    load = RunOutputsIOManager.load_input
+
+    def torn(self, context):
+        if context.asset_key.to_user_string() == "trained_model":
+            raise EOFError("Ran out of input")
+        return load(self, context)
+
+    monkeypatch.setattr(RunOutputsIOManager, "load_input", torn)
+    result = workspace.materialize(raise_on_error=False)
+
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "metrics_report"
+    [run] = MlflowClient(workspace.tracking_uri).search_runs(
+        [MlflowClient(workspace.tracking_uri).get_experiment_by_name("tests").experiment_id]
+    )
+    assert run.data.tags["dagster_run_id"] == result.run_id
+    assert run.info.status == "FAILED"
+    assert run.data.tags[run_tags.FAILED_ASSET] == "metrics_report"
