@@ -9,6 +9,7 @@ restart, except the interval and the on/off defaults, read when the code loads.
 import json
 
 from dagster import (
+    DagsterInstance,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
@@ -23,7 +24,7 @@ from mlops_assets.git.changes import BranchChange, branch_change
 from mlops_assets.git.cli import DETACHED, GitError, check_repository, current_branch
 from mlops_assets.github.pulls import PullHead, open_pull_heads
 from mlops_assets.params import ParamsError
-from mlops_assets.settings import GitHubAccess, WatchSettings
+from mlops_assets.settings import GitHubAccess, WatchSettings, project_dir
 
 MAX_TAGGED_PATHS = 20
 
@@ -132,6 +133,8 @@ def git_changes_sensor(context: SensorEvaluationContext) -> SensorResult | SkipR
     except ParamsError as exc:  # params.yaml edited into a bad state: say so, tick again later
         return SkipReason(str(exc))
     requests, reasons, next_cursor = plan_git_tick(watch, read_cursor(context.cursor))
+    requests, unchanged = drop_unchanged(context.instance, requests)
+    reasons += unchanged
     for request in requests:
         context.log.info(
             f"retrain {request.tags[run_tags.BRANCH]} at {request.run_key}: "
@@ -141,6 +144,36 @@ def git_changes_sensor(context: SensorEvaluationContext) -> SensorResult | SkipR
         context.log.info(reason)
     skip = None if requests else SkipReason("; ".join(reasons))
     return SensorResult(run_requests=requests, skip_reason=skip, cursor=write_cursor(next_cursor))
+
+
+def drop_unchanged(
+    instance: DagsterInstance, requests: list[RunRequest]
+) -> tuple[list[RunRequest], list[str]]:
+    """Leave out the requests for a branch whose last run materialised what a run now would:
+    the watched paths changed, but no fingerprint did (data content, parameters, model code).
+    Only for the branch of that run: on another branch the registry would do something else
+    with the same model (a merge makes a PR's candidate the champion)."""
+    if not requests:
+        return requests, []
+    from mlops_assets.defs.predicted import predicted_fingerprints, recorded_fingerprints
+
+    predicted = predicted_fingerprints(project_dir())
+    recorded, run_id = recorded_fingerprints(instance)
+    last_run = instance.get_run_by_id(run_id) if run_id else None
+    if predicted is None or predicted != recorded or last_run is None:
+        return requests, []
+    kept, reasons = [], []
+    for request in requests:
+        branch = request.tags[run_tags.BRANCH]
+        if last_run.tags.get(run_tags.BRANCH) != branch:
+            kept.append(request)
+            continue
+        reasons.append(
+            f"{branch}: {request.tags[run_tags.CHANGED_PATHS]} changed at "
+            f"{_short(request.run_key)}, but the data content, parameters and code "
+            f"fingerprints equal those of run {run_id[:8]}: a run would change nothing"
+        )
+    return kept, reasons
 
 
 def plan_pull_requests(

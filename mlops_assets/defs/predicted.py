@@ -1,0 +1,70 @@
+"""The fingerprints the next run would give each asset, from the project's files as they are
+now (params.yaml, the data file, the model's builder), computed the way the assets compute them
+in ``reuse.lookup``. When they equal the last materialisation's, a run would reuse everything:
+the git sensor skips such a commit (a comment or the ``automation`` section of params.yaml
+edited, a file under a watched glob that no asset reads). ``test_sensor_skip.py`` checks that
+they agree with what a real run records.
+"""
+
+from pathlib import Path
+
+from dagster import AssetKey, DagsterInstance
+
+from mlops_assets.data.dataset import DatasetError, file_md5
+from mlops_assets.defs.assets import RETRAIN_ASSETS
+from mlops_assets.defs.config import DataConfig, GateConfig, SplitConfig, TrainConfig
+from mlops_assets.defs.reuse import FINGERPRINT
+from mlops_assets.fingerprints import MODEL_SOURCE, fingerprint, parts
+from mlops_assets.modeling.builder import ModelBuilderError, source_hash
+from mlops_assets.params import PARAMS_FILE, ParamsError, flat, load_params
+
+PREDICTED = ("raw_data", "features", "trained_model", "metrics_report")
+
+
+def _code_versions() -> dict[str, str | None]:
+    return {
+        key.to_user_string(): version
+        for asset in RETRAIN_ASSETS
+        for key, version in asset.code_versions_by_key.items()
+    }
+
+
+def predicted_fingerprints(project: Path) -> dict[str, str] | None:
+    """Each asset of ``PREDICTED`` and its fingerprint for a run now on ``project``; None when
+    they cannot be known (a bad params.yaml, a data file not on disk, a builder not found):
+    then the run has to say so itself."""
+    try:
+        params = load_params(project / PARAMS_FILE)
+        data_hash = file_md5(Path(project, params.data.path))
+        source = source_hash(params.train.model, project)
+    except (ParamsError, DatasetError, ModelBuilderError, OSError):
+        return None
+    versions = _code_versions()
+
+    def of(asset: str, inputs: dict, section: str, config_class, values) -> str:
+        config = config_class(**values.model_dump(include=set(config_class.model_fields)))
+        return fingerprint(parts(versions[asset], inputs, flat(section, config.model_dump())))
+
+    raw = of("raw_data", {"data_hash": data_hash}, "data", DataConfig, params.data)
+    split = of("features", {"raw_data": raw}, "data", SplitConfig, params.data)
+    model = of(
+        "trained_model", {"features": split, MODEL_SOURCE: source}, "train", TrainConfig,
+        params.train,
+    )  # fmt: skip
+    report = of(
+        "metrics_report", {"features": split, "trained_model": model}, "gate", GateConfig,
+        params.gate,
+    )  # fmt: skip
+    return dict(zip(PREDICTED, (raw, split, model, report), strict=True))
+
+
+def recorded_fingerprints(instance: DagsterInstance) -> tuple[dict[str, str | None], str | None]:
+    """The fingerprint of each asset's latest materialisation, and the run that materialised
+    ``metrics_report`` last."""
+    recorded, run_id = {}, None
+    for name in PREDICTED:
+        event = instance.get_latest_materialization_event(AssetKey(name))
+        entry = event.asset_materialization.metadata.get(FINGERPRINT) if event else None
+        recorded[name] = entry.value if entry else None
+        run_id = event.run_id if event else None
+    return recorded, run_id
