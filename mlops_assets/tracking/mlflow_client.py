@@ -134,34 +134,27 @@ def log_model(
         ) from error
 
 
-def runs_of_dagster_run(location: TrackingLocation, dagster_run_id: str) -> list:
-    """The MLflow runs (normally one) tagged with ``dagster_run_id``, in any experiment."""
+def _search(location: TrackingLocation, filter_string: str) -> list:
+    """The experiment's runs that match ``filter_string`` (none without the experiment)."""
     from mlflow import MlflowClient
 
     client = MlflowClient(location.uri)
     experiment = client.get_experiment_by_name(location.experiment)
     if experiment is None:
         return []
-    return client.search_runs(
-        [experiment.experiment_id],
-        filter_string=f"tags.{DAGSTER_RUN_ID_TAG} = '{dagster_run_id}'",
-    )
+    return client.search_runs([experiment.experiment_id], filter_string, max_results=200)
+
+
+def runs_of_dagster_run(location: TrackingLocation, dagster_run_id: str) -> list:
+    """The experiment's MLflow runs (normally one) tagged with ``dagster_run_id``."""
+    return _search(location, f"tags.{DAGSTER_RUN_ID_TAG} = '{dagster_run_id}'")
 
 
 def running_runs(location: TrackingLocation) -> dict[str, str]:
     """MLflow run id by Dagster run id, for the experiment's runs still RUNNING."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient(location.uri)
-    experiment = client.get_experiment_by_name(location.experiment)
-    if experiment is None:
-        return {}
-    runs = client.search_runs(
-        [experiment.experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=200
-    )
     return {
         run.data.tags[DAGSTER_RUN_ID_TAG]: run.info.run_id
-        for run in runs
+        for run in _search(location, "attributes.status = 'RUNNING'")
         if DAGSTER_RUN_ID_TAG in run.data.tags
     }
 

@@ -3,10 +3,10 @@
 Every step that tracks joins the MLflow run tagged with its Dagster run id (dagster-mlflow finds
 or starts it) and ends it when the step is done: FINISHED on success, FAILED with the asset
 named in a tag on error. Whatever subset of the graph runs, and whichever way it was launched,
-the MLflow run ends with the status of the last step that ran; a step that fails before its
+the MLflow run ends with the status of the last step that ran. A step that fails before its
 tracking block (loading its inputs) is ended FAILED by the failure hook of ``run_status``, and
-the first tracked step of a run ends the MLflow runs of Dagster runs that are over. The MLflow calls themselves live
-in ``mlops_assets.tracking.mlflow_client``.
+the first tracked step of a run ends the MLflow runs of Dagster runs that are over. The MLflow
+calls themselves live in ``mlops_assets.tracking.mlflow_client``.
 """
 
 import os
