@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -72,6 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     verbose = args.verbose or truthy(os.environ.get(settings.VERBOSE))
 
+    # Decided before Dagster is imported: a run that would change nothing is not launched.
+    state = None
+    if os.environ.get("DAGSTER_HOME") and not args.config_json.strip():
+        from mlops_assets import prelaunch
+
+        artifacts = settings.artifacts_dir()
+        state = prelaunch.project_state(settings.project_dir(), artifacts, os.environ)
+        forced = args.force or truthy(os.environ.get(settings.FORCE))
+        if not forced and (last := prelaunch.unchanged_since(artifacts, state)) is not None:
+            report_unchanged(last)
+            return 0
+
     from dagster import DagsterInstance
 
     from mlops_assets.definitions import defs
@@ -90,8 +103,33 @@ def main(argv: list[str] | None = None) -> int:
         tags=tags,
         raise_on_error=False,
     )
-    print_summary(result, defs)
+    summary = print_summary(result, defs)
+    if home:
+        from mlops_assets import prelaunch
+
+        artifacts = settings.artifacts_dir()
+        if result.success and state is not None:
+            prelaunch.save(artifacts, state, result.run_id, summary)
+        else:
+            prelaunch.forget(artifacts)
     return 0 if result.success else 1
+
+
+def report_unchanged(last) -> None:
+    """Say why nothing was launched, repeat the last run's summary, and record the decision
+    on ``metrics_report`` in the background (the UI shows it; this command does not wait)."""
+    print(
+        f"nothing changed since run {last.run_id} (data, parameters, code, commit, settings): "
+        "no run launched; --force runs anyway"
+    )
+    print("\n".join(last.summary))
+    subprocess.Popen(
+        [sys.executable, "-m", "mlops_assets.defs.unchanged", last.run_id],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _output(result, node: str):
@@ -101,13 +139,14 @@ def _output(result, node: str):
         return None
 
 
-def print_summary(result, defs) -> None:
+def print_summary(result, defs) -> list[str]:
+    """Print the run's summary; returns its lines."""
     from mlops_assets.report.summary import browse_commands, run_summary
 
     report = _output(result, "metrics_report")
     if report is None:
         print(f"\nrun {result.run_id} failed before the report; see the errors above")
-        return
+        return []
     artifacts = defs.resources["artifacts"].store
     comment = _output(result, "pr_comment")
     tracking_uri = defs.resources["tracking"].location().uri
@@ -120,6 +159,7 @@ def print_summary(result, defs) -> None:
         browse=browse_commands(report.mlflow_run_url, tracking_uri),
     )
     print("\n" + "\n".join(lines))
+    return lines
 
 
 if __name__ == "__main__":

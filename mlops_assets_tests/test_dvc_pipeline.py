@@ -181,8 +181,8 @@ def test_a_run_that_changes_nothing_leaves_dvc_status_clean(tmp_path):
     stamps = {p.name: p.read_bytes() for p in (repo.path / STORAGE).iterdir() if p.is_file()}
     assert set(stamps) == set(dvc_stages())
 
-    again = project.run()
+    again = project.materialize()  # a Dagster run that reuses everything
 
-    assert again.returncode == 0, again.output[-3000:]
+    assert "reusing the output of run" in again.output
     assert json.loads(dvc(repo.path, "status", "--json")) == {}
     assert {name: (repo.path / STORAGE / name).read_bytes() for name in stamps} == stamps

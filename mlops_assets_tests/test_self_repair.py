@@ -26,6 +26,7 @@ def test_damaged_stored_outputs_and_a_deleted_run_directory_are_computed_again(t
     model = stored / "trained_model.pickle"
     model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])  # truncated
     (stored / "features.pickle").write_bytes(b"\x80\x05noise" * 50)  # overwritten
+    (project.artifacts / "prelaunch.json").unlink()  # else nothing changed: nothing launches
 
     second = project.run()
 
