@@ -13,6 +13,7 @@ BENCHMARKS = [
     "tracking_overhead",
     "data_diff",
     "skip_unchanged",
+    "noop_vs_dvc",
     "install",  # two cold installs (minutes, about 5 GB downloaded, 3 GB of disk at a time)
     "profile",  # no target: where a CLI run's time goes, phase by phase
 ]
