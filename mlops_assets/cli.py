@@ -16,7 +16,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from mlops_assets import run_tags, settings
+from mlops_assets import prelaunch, run_tags, settings
 from mlops_assets.settings import truthy
 
 
@@ -73,12 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     verbose = args.verbose or truthy(os.environ.get(settings.VERBOSE))
 
+    home = os.environ.get("DAGSTER_HOME")
+    artifacts = settings.artifacts_dir()
     # Decided before Dagster is imported: a run that would change nothing is not launched.
     state = None
-    if os.environ.get("DAGSTER_HOME") and not args.config_json.strip():
-        from mlops_assets import prelaunch
-
-        artifacts = settings.artifacts_dir()
+    if home and not args.config_json.strip():
         state = prelaunch.project_state(settings.project_dir(), artifacts, os.environ)
         forced = args.force or truthy(os.environ.get(settings.FORCE))
         if not forced and (last := prelaunch.unchanged_since(artifacts, state)) is not None:
@@ -90,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     from mlops_assets.definitions import defs
     from mlops_assets.defs.jobs import RETRAIN_JOB
 
-    if home := os.environ.get("DAGSTER_HOME"):
+    if home:
         ensure_instance_dir(Path(home))
         instance = DagsterInstance.get()
     else:
@@ -104,14 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         raise_on_error=False,
     )
     summary = print_summary(result, defs)
-    if home:
-        from mlops_assets import prelaunch
-
-        artifacts = settings.artifacts_dir()
-        if result.success and state is not None:
-            prelaunch.save(artifacts, state, result.run_id, summary)
-        else:
-            prelaunch.forget(artifacts)
+    if result.success and state is not None:
+        prelaunch.save(artifacts, state, result.run_id, summary)
+    elif home:
+        prelaunch.forget(artifacts)
     return 0 if result.success else 1
 
 
