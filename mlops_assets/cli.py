@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mlops_assets import prelaunch, run_tags, settings
+from mlops_assets.artifacts.lock import exclusive
 from mlops_assets.settings import truthy
 
 
@@ -50,6 +51,8 @@ def ensure_instance_dir(home: Path) -> None:
     if not settings_file.exists():
         settings_file.write_text(INSTANCE_SETTINGS, encoding="utf-8")
 
+
+INSTANCE_LOCK = ".mlops-assets.lock"  # held while the instance is opened
 
 INSTANCE_SETTINGS = """\
 # Dagster instance settings (https://docs.dagster.io/deployment/oss/dagster-yaml). Empty: the
@@ -91,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if home:
         ensure_instance_dir(Path(home))
-        instance = DagsterInstance.get()
+        with exclusive(Path(home) / INSTANCE_LOCK):  # a new home's tables are created once
+            instance = DagsterInstance.get()
     else:
         print("DAGSTER_HOME is unset: this run's history is not kept", file=sys.stderr)
         instance = DagsterInstance.ephemeral()

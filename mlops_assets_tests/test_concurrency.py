@@ -60,6 +60,18 @@ def test_two_overlapping_runs_both_finish_one_after_the_other(tmp_path):
     assert project.mlflow_runs() == dict.fromkeys(runs, "FINISHED")
 
 
+def test_two_first_runs_started_at_once_on_a_new_instance_both_succeed(tmp_path):
+    """Both would create the new DAGSTER_HOME's tables ("table … already exists")."""
+    project = CliProject(tmp_path / "project", train=FAST)
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    runs = [project.start("--force", log=log) for log in logs]
+
+    for run, log in zip(runs, logs, strict=True):
+        assert run.wait(300) == 0, log.read_text()[-3000:]
+    with project.instance() as instance:
+        assert {run.status for run in instance.get_runs()} == {DagsterRunStatus.SUCCESS}
+
+
 def test_a_killed_run_is_marked_failed_by_the_next_and_a_hurried_run_refuses(tmp_path):
     project = CliProject(tmp_path / "project", train=LONG)
     log = tmp_path / "killed.log"

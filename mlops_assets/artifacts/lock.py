@@ -54,6 +54,16 @@ def describe_holder(path: Path) -> str:
 
 
 @contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` for a short block, waiting as long as it takes (two
+    first runs on a new ``DAGSTER_HOME`` would both create its tables)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # closing the file releases it
+
+
+@contextmanager
 def project_lock(
     artifacts_dir: Path,
     run_id: str,
