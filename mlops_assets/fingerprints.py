@@ -4,6 +4,8 @@ An asset's fingerprint covers its code version, its own parameters (in the ``dat
 vocabulary of params.yaml) and its inputs: the upstream assets' fingerprints, or for the data the
 file's hash. Same fingerprint, same output. When it differs from the last materialisation's,
 ``what_changed`` names the parts that moved, for the report's "why it retrained".
+``project_inputs`` reads what those depend on from the project's files, for deciding before a
+run (the pre-launch check, the git sensor).
 """
 
 from __future__ import annotations
@@ -11,12 +13,40 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from mlops_assets.data.dataset import DatasetError, file_md5
+from mlops_assets.modeling.builder import ModelBuilderError, source_hash
+from mlops_assets.params import PARAMS_FILE, Params, ParamsError, load_params
 
 MODEL_SOURCE = "model_source"  # trained_model's input: the hash of its builder's source
 # Inputs that are not upstream assets, named as a reader knows them.
 INPUT_NAMES = {"data_hash": "data", MODEL_SOURCE: "model code"}
 MAX_VALUE_CHARS = 40
+
+
+@dataclass(frozen=True)
+class ProjectInputs:
+    """What a run reads from the project: params.yaml's values, the data file's MD5 and the
+    hash of the model builder's source."""
+
+    params: Params
+    data_hash: str
+    model_source: str
+
+
+def project_inputs(project: Path) -> ProjectInputs | None:
+    """The project's inputs as a run would read them now; None when they cannot be read (a bad
+    params.yaml, a data file not on disk, a builder not found): the run then says so itself."""
+    try:
+        params = load_params(project / PARAMS_FILE)
+        data_hash = file_md5(Path(project, params.data.path))
+        model_source = source_hash(params.train.model, project)
+    except (ParamsError, DatasetError, ModelBuilderError, OSError):
+        return None
+    return ProjectInputs(params, data_hash, model_source)
 
 
 def parts(code_version: str | None, inputs: Mapping[str, Any], params: Mapping) -> dict:

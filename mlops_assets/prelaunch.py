@@ -24,10 +24,8 @@ from pathlib import Path
 import mlops_assets
 from mlops_assets.artifacts.atomic import write_text_atomic
 from mlops_assets.artifacts.store import LATEST, RunArtifacts
-from mlops_assets.data.dataset import DatasetError, file_md5
+from mlops_assets.fingerprints import project_inputs
 from mlops_assets.git.cli import git_or_none
-from mlops_assets.modeling.builder import ModelBuilderError, source_hash
-from mlops_assets.params import PARAMS_FILE, ParamsError, load_params
 from mlops_assets.tracking.provenance import uncommitted_sources
 
 RECORD = "prelaunch.json"  # in the artifacts directory
@@ -47,16 +45,13 @@ def package_hash() -> str:
 def project_state(project: Path, artifacts: Path, env: Mapping[str, str]) -> str | None:
     """A hash of everything a run's outcome depends on, or None when it cannot be known (a bad
     params.yaml, a missing data file: the run must say so itself)."""
-    try:
-        params = load_params(project / PARAMS_FILE)
-        data = file_md5(Path(project, params.data.path))
-        model = source_hash(params.train.model, project)
-    except (ParamsError, DatasetError, ModelBuilderError, OSError):
+    inputs = project_inputs(project)
+    if inputs is None:
         return None
     state = {
-        "params": params.model_dump(mode="json", exclude={"automation"}),
-        "data": data,
-        "model": model,
+        "params": inputs.params.model_dump(mode="json", exclude={"automation"}),
+        "data": inputs.data_hash,
+        "model": inputs.model_source,
         "package": package_hash(),
         "commit": git_or_none(project, "rev-parse", "HEAD"),
         "branch": git_or_none(project, "branch", "--show-current"),
@@ -103,9 +98,7 @@ def unchanged_since(artifacts: Path, state: str | None) -> LastRun | None:
     outputs are still whole; None when a run must be launched."""
     try:
         record = json.loads(record_path(artifacts).read_text(encoding="utf-8"))
-        last = LastRun(
-            record["state"], record["run_id"], list(record["summary"]), record["latest"]
-        )
+        last = LastRun(record["state"], record["run_id"], list(record["summary"]), record["latest"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if state is None or last.state != state or last.latest != latest_target(artifacts):

@@ -29,9 +29,8 @@ from mlops_assets import run_tags
 from mlops_assets.artifacts.lock import process_tag, project_lock
 from mlops_assets.artifacts.outputs import RunOutputs, StoredOutputError
 from mlops_assets.artifacts.store import RunArtifacts
+from mlops_assets.defs.reuse import FINGERPRINT  # the stamp each output carries
 from mlops_assets.defs.run_status import fail_abandoned_runs
-
-FINGERPRINT = "fingerprint"  # defs.reuse stamps each output with it
 
 
 def _name(key: AssetKey) -> str:

@@ -10,13 +10,11 @@ from pathlib import Path
 
 from dagster import AssetKey, DagsterInstance
 
-from mlops_assets.data.dataset import DatasetError, file_md5
 from mlops_assets.defs.assets import RETRAIN_ASSETS
 from mlops_assets.defs.config import DataConfig, GateConfig, SplitConfig, TrainConfig
-from mlops_assets.defs.reuse import FINGERPRINT
-from mlops_assets.fingerprints import MODEL_SOURCE, fingerprint, parts
-from mlops_assets.modeling.builder import ModelBuilderError, source_hash
-from mlops_assets.params import PARAMS_FILE, ParamsError, flat, load_params
+from mlops_assets.defs.reuse import fingerprint_of
+from mlops_assets.fingerprints import MODEL_SOURCE, fingerprint, parts, project_inputs
+from mlops_assets.params import flat
 
 PREDICTED = ("raw_data", "features", "trained_model", "metrics_report")
 
@@ -33,22 +31,19 @@ def predicted_fingerprints(project: Path) -> dict[str, str] | None:
     """Each asset of ``PREDICTED`` and its fingerprint for a run now on ``project``; None when
     they cannot be known (a bad params.yaml, a data file not on disk, a builder not found):
     then the run has to say so itself."""
-    try:
-        params = load_params(project / PARAMS_FILE)
-        data_hash = file_md5(Path(project, params.data.path))
-        source = source_hash(params.train.model, project)
-    except (ParamsError, DatasetError, ModelBuilderError, OSError):
+    inputs = project_inputs(project)
+    if inputs is None:
         return None
-    versions = _code_versions()
+    params, versions = inputs.params, _code_versions()
 
     def of(asset: str, inputs: dict, section: str, config_class, values) -> str:
         config = config_class(**values.model_dump(include=set(config_class.model_fields)))
         return fingerprint(parts(versions[asset], inputs, flat(section, config.model_dump())))
 
-    raw = of("raw_data", {"data_hash": data_hash}, "data", DataConfig, params.data)
+    raw = of("raw_data", {"data_hash": inputs.data_hash}, "data", DataConfig, params.data)
     split = of("features", {"raw_data": raw}, "data", SplitConfig, params.data)
     model = of(
-        "trained_model", {"features": split, MODEL_SOURCE: source}, "train", TrainConfig,
+        "trained_model", {"features": split, MODEL_SOURCE: inputs.model_source}, "train", TrainConfig,
         params.train,
     )  # fmt: skip
     report = of(
@@ -64,7 +59,6 @@ def recorded_fingerprints(instance: DagsterInstance) -> tuple[dict[str, str | No
     recorded, run_id = {}, None
     for name in PREDICTED:
         event = instance.get_latest_materialization_event(AssetKey(name))
-        entry = event.asset_materialization.metadata.get(FINGERPRINT) if event else None
-        recorded[name] = entry.value if entry else None
+        recorded[name] = fingerprint_of(event)
         run_id = event.run_id if event else None
     return recorded, run_id

@@ -42,12 +42,16 @@ def forced(context: AssetExecutionContext) -> bool:
 def upstream_fingerprints(context: AssetExecutionContext) -> dict[str, str | None]:
     """Each upstream asset's fingerprint, from its latest materialisation (this run's, or the
     stored one it was loaded from); ``None`` where there is none, which never matches."""
-    fingerprints: dict[str, str | None] = {}
-    for key in context.assets_def.keys_by_input_name.values():
-        event = context.instance.get_latest_materialization_event(key)
-        entry = event.asset_materialization.metadata.get(FINGERPRINT) if event else None
-        fingerprints[key.to_user_string()] = entry.value if entry else None
-    return fingerprints
+    return {
+        key.to_user_string(): fingerprint_of(context.instance.get_latest_materialization_event(key))
+        for key in context.assets_def.keys_by_input_name.values()
+    }
+
+
+def fingerprint_of(event) -> str | None:
+    """The fingerprint a materialisation event recorded; None without the event or one."""
+    entry = event.asset_materialization.metadata.get(FINGERPRINT) if event else None
+    return entry.value if entry else None
 
 
 @dataclass(frozen=True)
