@@ -3,6 +3,7 @@ with statuses that tell the truth in Dagster and MLflow, and ``latest`` one run'
 
 import json
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -40,6 +41,13 @@ def training(log: Path) -> bool:
     return "epoch 1/" in log.read_text(errors="replace")
 
 
+def start_training(project: CliProject, log: Path) -> tuple[subprocess.Popen, str]:
+    """A long CLI run, once it is training: its process and its run id."""
+    process = project.start(log=log)
+    wait_for("the training", lambda: training(log), process)
+    return process, holder(project)
+
+
 def test_two_overlapping_runs_both_finish_one_after_the_other(tmp_path):
     project = CliProject(tmp_path / "project", train=SHORT)
     first = project.start("--force", log=tmp_path / "first.log")
@@ -74,10 +82,7 @@ def test_two_first_runs_started_at_once_on_a_new_instance_both_succeed(tmp_path)
 
 def test_a_killed_run_is_marked_failed_by_the_next_and_a_hurried_run_refuses(tmp_path):
     project = CliProject(tmp_path / "project", train=LONG)
-    log = tmp_path / "killed.log"
-    doomed = project.start(log=log)
-    wait_for("the training", lambda: training(log), doomed)
-    doomed_id = holder(project)
+    doomed, doomed_id = start_training(project, tmp_path / "killed.log")
 
     hurried = project.run(MLOPS_ASSETS_LOCK_WAIT="0")
     assert hurried.returncode == 1
@@ -104,10 +109,7 @@ def test_a_killed_run_is_marked_failed_by_the_next_and_a_hurried_run_refuses(tmp
 
 def test_sigterm_ends_the_run_and_its_mlflow_run(tmp_path):
     project = CliProject(tmp_path / "project", train=LONG)
-    log = tmp_path / "stopped.log"
-    process = project.start(log=log)
-    wait_for("the training", lambda: training(log), process)
-    run_id = holder(project)
+    process, run_id = start_training(project, tmp_path / "stopped.log")
 
     process.send_signal(signal.SIGTERM)
 

@@ -33,6 +33,17 @@ def wait_for(what: str, check, deadline: float, daemon: subprocess.Popen, interv
     pytest.fail(f"timed out waiting for {what}")
 
 
+def daemon_environment(home: Path, project: Path, **extra: str) -> dict[str, str]:
+    """A daemon's environment for ``project``: none of this process's settings leak in."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MLOPS_ASSETS_", "GITHUB_", "MLFLOW_", "DAGSTER_"))
+    }
+    # PYTHONPATH: the clone's package, not the one under test's checkout.
+    return {**env, "DAGSTER_HOME": str(home), "PYTHONPATH": str(project), **extra}
+
+
 @pytest.fixture
 def project(tmp_path):
     repo = project_repository(tmp_path / "project")
@@ -45,16 +56,7 @@ def daemon(project, tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLOPS_ASSETS_", "GITHUB_", "MLFLOW_", "DAGSTER_"))
-    }
-    env.update(
-        DAGSTER_HOME=str(home),
-        PYTHONPATH=str(project.path),  # the clone's package, not the one under test's checkout
-        MLOPS_ASSETS_SENSOR_INTERVAL="2",
-    )
+    env = daemon_environment(home, project.path, MLOPS_ASSETS_SENSOR_INTERVAL="2")
     command = [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-m", "mlops_assets"]
     # Its own process group: the code server and run workers go with it.
     with process_group(command, env, tmp_path / "daemon.log", cwd=project.path) as process:

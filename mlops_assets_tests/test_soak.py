@@ -2,7 +2,6 @@
 succeeds, one at a time, ``latest`` is one run's whole set, and MLflow agrees with Dagster."""
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from mlops_assets.artifacts.store import RunArtifacts
 from mlops_assets.tracking.location import local_tracking_uri
 from mlops_assets_tests.support.git_repo import project_repository
 from mlops_assets_tests.support.processes import process_group
-from mlops_assets_tests.test_daemon import FAST_PARAMS
+from mlops_assets_tests.test_daemon import FAST_PARAMS, daemon_environment
 
 RUNS = 10
 FORCED = {0, 4, 8}  # these retrain; the others reuse what the last one made
@@ -50,16 +49,8 @@ def test_ten_queued_runs_through_the_daemon_end_consistent(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(INSTANCE)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLOPS_ASSETS_", "GITHUB_", "MLFLOW_", "DAGSTER_"))
-    }
-    env.update(
-        DAGSTER_HOME=str(home),
-        PYTHONPATH=str(project.path),
-        MLOPS_ASSETS_SENSOR="off",
-        MLOPS_ASSETS_SCHEDULE="off",
+    env = daemon_environment(
+        home, project.path, MLOPS_ASSETS_SENSOR="off", MLOPS_ASSETS_SCHEDULE="off"
     )
     bin_dir = Path(sys.executable).parent
     daemon = [str(bin_dir / "dagster-daemon"), "run", "-m", "mlops_assets"]
