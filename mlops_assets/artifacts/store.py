@@ -90,12 +90,13 @@ class RunArtifacts:
             key=lambda p: (p / PROMOTED_MARK).stat().st_mtime,
             reverse=True,
         )
+        gone = f"{link} pointed at {broken}, which is gone or incomplete"
         if not promoted:
             link.unlink()
-            return f"{link} pointed at {broken}, which is gone or incomplete; no complete run is left, so the link is removed"
+            return f"{gone}; no complete run is left, so the link is removed"
         self._point_latest(promoted[0])
         self._mirror_for_dvc(promoted[0])
-        return f"{link} pointed at {broken}, which is gone or incomplete; it points at {promoted[0]} again, the last complete promoted run"
+        return f"{gone}; it points at {promoted[0]} again, the last complete promoted run"
 
     def _point_latest(self, run_dir: Path) -> None:
         link = self.latest

@@ -36,20 +36,16 @@ def predicted_fingerprints(project: Path) -> dict[str, str] | None:
         return None
     params, versions = inputs.params, _code_versions()
 
-    def of(asset: str, inputs: dict, section: str, config_class, values) -> str:
+    def of(asset: str, upstream: dict, section: str, config_class, values) -> str:
         config = config_class(**values.model_dump(include=set(config_class.model_fields)))
-        return fingerprint(parts(versions[asset], inputs, flat(section, config.model_dump())))
+        return fingerprint(parts(versions[asset], upstream, flat(section, config.model_dump())))
 
     raw = of("raw_data", {"data_hash": inputs.data_hash}, "data", DataConfig, params.data)
     split = of("features", {"raw_data": raw}, "data", SplitConfig, params.data)
-    model = of(
-        "trained_model", {"features": split, MODEL_SOURCE: inputs.model_source}, "train", TrainConfig,
-        params.train,
-    )  # fmt: skip
-    report = of(
-        "metrics_report", {"features": split, "trained_model": model}, "gate", GateConfig,
-        params.gate,
-    )  # fmt: skip
+    model_inputs = {"features": split, MODEL_SOURCE: inputs.model_source}
+    model = of("trained_model", model_inputs, "train", TrainConfig, params.train)
+    report_inputs = {"features": split, "trained_model": model}
+    report = of("metrics_report", report_inputs, "gate", GateConfig, params.gate)
     return dict(zip(PREDICTED, (raw, split, model, report), strict=True))
 
 
