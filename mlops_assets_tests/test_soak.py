@@ -49,6 +49,9 @@ def test_ten_queued_runs_through_the_daemon_end_consistent(tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(INSTANCE)
+    # Create the instance's tables once: Dagster's SQLite storage races when eleven processes
+    # create them at once on a new home (alembic then finds several heads).
+    DagsterInstance.from_ref(InstanceRef.from_dir(str(home))).dispose()
     env = daemon_environment(
         home, project.path, MLOPS_ASSETS_SENSOR="off", MLOPS_ASSETS_SCHEDULE="off"
     )
