@@ -59,6 +59,7 @@ test: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check mlops_assets mlops_assets_tests bench scripts
+	$(BIN)/ruff format --check mlops_assets mlops_assets_tests bench scripts
 
 bench: install-dev
 	$(BIN)/python -m bench

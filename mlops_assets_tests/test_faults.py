@@ -66,7 +66,9 @@ def test_the_tracking_server_dying_mid_training_fails_the_run_and_keeps_the_mode
 
 
 def test_github_down_for_the_whole_retry_budget_keeps_the_report_and_the_model(
-    workspace, fake_github, actions  # noqa: F811
+    workspace,
+    fake_github,
+    actions,  # noqa: F811
 ):
     fake_github.add_pull(7, HEAD)
     actions(event_name="pull_request", payload=pr_event(7))

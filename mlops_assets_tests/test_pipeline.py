@@ -179,4 +179,6 @@ def test_gate_seeds_trains_more_seeds_and_the_comment_states_mean_and_spread(wor
     assert len(set(spread.values)) == 3 and spread.spread > 0
     comment = (workspace.artifacts / "pr_comment.md").read_text()
     status = comment.split("### Metrics")[0]
-    assert f"mean {spread.mean:.4g}, standard deviation {spread.spread:.2g} across 3 seeds" in status
+    assert (
+        f"mean {spread.mean:.4g}, standard deviation {spread.spread:.2g} across 3 seeds" in status
+    )

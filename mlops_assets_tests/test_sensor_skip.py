@@ -66,9 +66,7 @@ def test_a_commit_that_changes_no_fingerprint_is_skipped_and_one_that_does_retra
         changed = yaml.safe_load(params)
         changed["train"]["epochs"] = FAST_TRAIN["epochs"] + 1
         project.commit({"params.yaml": yaml.safe_dump(changed)}, "one more epoch")
-        retrain = git_changes_sensor(
-            build_sensor_context(instance=instance, cursor=skipped.cursor)
-        )
+        retrain = git_changes_sensor(build_sensor_context(instance=instance, cursor=skipped.cursor))
 
         [request] = retrain.run_requests
         assert request.tags[run_tags.CHANGED_PATHS] == "params.yaml"
