@@ -49,7 +49,7 @@ from mlops_assets.tracking.location import TrackingLocation
 from mlops_assets.tracking.mlflow_client import connected, epoch_metrics, log_model
 
 where = TrackingLocation("{uri}", "bare", "bench")
-with connected(where):
+with connected(where):  # creates the experiment, its artifacts beside the store
     experiment = mlflow.get_experiment_by_name("bare").experiment_id
 with connected(where), mlflow.start_run(experiment_id=experiment):
     mlflow.log_params({{**data.model_dump(), **split.model_dump(), **TrainConfig().model_dump()}})
