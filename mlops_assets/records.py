@@ -224,7 +224,6 @@ class ModelVersion:
     headline: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
     interval: Interval | None = None
-    aliases: tuple[str, ...] = ()
 
     @property
     def value(self) -> float | None:

@@ -187,6 +187,9 @@ def lifecycle(project: Project) -> None:
     moves = tracking.ledger()
     assert [(m.version, m.replaced) for m in moves] == [("1", None), ("3", "1"), ("1", "3")]
     assert moves[-1].reason == "rollback from v3"
+    [seen] = back.asset_observations_for_node("rollback_champion")
+    assert seen.asset_key.path == ["model_version"]
+    assert (seen.metadata["champion"].value, seen.metadata["replaced"].value) == ("v1", "v3")
 
     served = pd.read_csv(SAMPLE_CSV).drop(columns=["target"]).head(5)
     uri = f"models:/{tracking.model_name}@champion"

@@ -11,7 +11,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from dagster import Config, Failure, MetadataValue, OpExecutionContext, job, op
+from dagster import (
+    AssetObservation,
+    Config,
+    Failure,
+    MetadataValue,
+    OpExecutionContext,
+    job,
+    op,
+)
 from pydantic import Field
 
 from mlops_assets.artifacts.store import RUNS, RunArtifacts
@@ -95,13 +103,20 @@ def rollback_op(
         f"champion of '{name}' is {version_label(version)} again (was v{current.version}); "
         f"{store.latest} holds its model and report"
     )
-    context.add_output_metadata(
-        {
-            "champion": f"v{version.version}",
-            "replaced": f"v{current.version}",
-            "latest": MetadataValue.path(str(run_dir)),
-            "promotions": MetadataValue.md(ledger_table([*ledger, move], version.headline)),
-        }
+    metadata = {
+        "champion": f"v{version.version}",
+        "replaced": f"v{current.version}",
+        "latest": MetadataValue.path(str(run_dir)),
+        "promotions": MetadataValue.md(ledger_table([*ledger, move], version.headline)),
+    }
+    context.add_output_metadata(metadata)
+    # On model_version's own page too, where the moves made by retrains are shown.
+    context.log_event(
+        AssetObservation(
+            asset_key="model_version",
+            description=f"rollback: champion v{current.version} → v{version.version}",
+            metadata=metadata,
+        )
     )
     return move
 

@@ -75,7 +75,6 @@ def _record(version) -> ModelVersion:
             if k.startswith(METRIC_TAG)
         },
         interval=interval,
-        aliases=tuple(getattr(version, "aliases", None) or ()),
     )
 
 
