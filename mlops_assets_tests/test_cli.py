@@ -85,6 +85,7 @@ def mlops_assets_run(tmp_path: Path, *args: str, cwd: Path | None = None, **env:
 
 NOISE = re.compile(
     r"DEBUG|Warning|warnings\.warn|absl|cuda|cpu_feature_guard|oneDNN|node_def_util|Telemetry"
+    r"|Downloading artifacts"
 )
 
 
@@ -121,6 +122,8 @@ def test_a_refused_model_fails_the_run_and_the_summary_says_why(tmp_path):
     done = mlops_assets_run(tmp_path, "--config-json", config)
 
     assert done.returncode == 1
+    # This run has a tracked baseline: reading its predictions back prints no progress bars.
+    assert [line for line in done.stderr.splitlines() if NOISE.search(line)] == []
     summary = done.stdout.strip().splitlines()
     assert "quality gate FAILED" in summary[0]
     assert any("regressed beyond the tolerance" in line for line in summary)

@@ -22,6 +22,7 @@ from mlops_assets.tracking.server import TrackingServerError, check_server, supp
 MODEL_ARTIFACT_PATH = "model"
 DAGSTER_RUN_ID_TAG = "dagster_run_id"  # dagster-mlflow's tag: which Dagster run an MLflow run is
 TEST_METRIC_PREFIX = "test_"
+PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 # The location a ``connected`` block is using: calls nested in it resolve nothing again (the
 # block exports MLFLOW_TRACKING_URI, which would otherwise hide that the location is DagsHub).
@@ -54,8 +55,13 @@ def connected(location: TrackingLocation, check_timeout: float = 10.0) -> Iterat
         return
     hint = location.credential_vars(os.environ)
     # mlflow.set_tracking_uri also exports MLFLOW_TRACKING_URI: scoped too, so the next step
-    # (or test, or subprocess) starts afresh.
-    scoped = {**location.credential_env(os.environ), "MLFLOW_TRACKING_URI": location.uri}
+    # (or test, or subprocess) starts afresh. Artifact downloads (the baseline's predictions, a
+    # registered model) print no progress bars into the run log unless a user asks for them.
+    scoped = {
+        **location.credential_env(os.environ),
+        "MLFLOW_TRACKING_URI": location.uri,
+        PROGRESS_BAR: os.environ.get(PROGRESS_BAR, "false"),
+    }
     with _environment(scoped):
         if location.is_remote:
             check_server(location, os.environ, hint, check_timeout)
