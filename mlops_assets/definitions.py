@@ -20,6 +20,7 @@ from mlops_assets.defs.jobs import retrain_job
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.dvc import DvcData
 from mlops_assets.defs.resources.github import GitHubResource
+from mlops_assets.defs.resources.run_guard import RunGuard
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.defs.rollback import rollback_job
 from mlops_assets.defs.schedules import build_schedule
@@ -27,6 +28,16 @@ from mlops_assets.defs.sensors import git_changes_sensor, github_pull_requests_s
 from mlops_assets.settings import ScheduleSettings
 
 artifacts_dir = settings.artifacts_dir()
+# MLFLOW_TRACKING_URI, else DagsHub (DAGSHUB_*), else the project's mlflow.db.
+tracking = MlflowTracking.from_env()
+# One run at a time per project (MLOPS_ASSETS_LOCK_WAIT: how long the next one waits); killed
+# runs marked failed, in Dagster and MLflow, when the next one starts.
+run_guard = RunGuard(
+    artifacts_dir=str(artifacts_dir),
+    storage_dir=str(artifacts_dir / "storage"),
+    tracking=tracking,
+    lock_wait_seconds=settings.lock_wait_seconds(),
+)
 
 defs = Definitions(
     assets=RETRAIN_ASSETS,
@@ -36,21 +47,16 @@ defs = Definitions(
     schedules=[build_schedule(ScheduleSettings.from_env())],
     resources={
         "artifacts": ArtifactStore(root=str(artifacts_dir)),
-        # MLFLOW_TRACKING_URI, else DagsHub (DAGSHUB_*), else the project's mlflow.db.
-        "tracking": MlflowTracking.from_env(),
+        "tracking": tracking,
         # GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL, MLOPS_ASSETS_COMMENT_ON; without a
         # token the report stays local (artifacts/pr_comment.md and the job summary).
         "github": GitHubResource.from_env(),
         # MLOPS_ASSETS_DVC_REMOTE; empty: the repository's default DVC remote.
         "dvc": DvcData(remote=os.environ.get(settings.DVC_REMOTE, "")),
+        "run_guard": run_guard,
         # Intermediate outputs live beside the artifacts, not in a throwaway instance's
-        # storage, so `--select one_asset` works in a later CLI run too; one file per run,
-        # and one run at a time (MLOPS_ASSETS_LOCK_WAIT: how long the next one waits).
-        "io_manager": RunIsolatedStorage(
-            base_dir=str(artifacts_dir / "storage"),
-            artifacts_dir=str(artifacts_dir),
-            lock_wait_seconds=settings.lock_wait_seconds(),
-        ),
+        # storage, so `--select one_asset` works in a later CLI run too; one file per run.
+        "io_manager": RunIsolatedStorage(guard=run_guard),
     },
     # One process: the steps share one MLflow run and import TensorFlow once.
     executor=in_process_executor,

@@ -11,6 +11,7 @@ from mlops_assets.defs.io_manager import RunIsolatedStorage
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.dvc import DvcData
 from mlops_assets.defs.resources.github import GitHubResource
+from mlops_assets.defs.resources.run_guard import RunGuard
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.git.cli import git_or_none
 from mlops_assets.settings import project_dir
@@ -61,12 +62,15 @@ class Workspace:
         self.root = root
         self.artifacts = root / "artifacts"
         self.tracking_uri = local_tracking_uri(root)
+        tracking = MlflowTracking(tracking_uri=self.tracking_uri, experiment_name="tests")
+        guard = RunGuard(
+            artifacts_dir=str(self.artifacts), storage_dir=str(root / "storage"), tracking=tracking
+        )
         self.resources = {
             "artifacts": ArtifactStore(root=str(self.artifacts)),
-            "tracking": MlflowTracking(tracking_uri=self.tracking_uri, experiment_name="tests"),
-            "io_manager": RunIsolatedStorage(
-                base_dir=str(root / "storage"), artifacts_dir=str(self.artifacts)
-            ),
+            "tracking": tracking,
+            "run_guard": guard,
+            "io_manager": RunIsolatedStorage(guard=guard),
             # Never post from a test run in CI (test_github.py posts to a fake server).
             "github": GitHubResource(comment_on="local"),
             "dvc": DvcData(),

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from dagster import DagsterEventType, DagsterRunStatus
+from dagster import AssetKey, DagsterEventType, DagsterRunStatus
 
 from mlops_assets import run_tags
 from mlops_assets.artifacts.store import RunArtifacts
@@ -80,11 +80,19 @@ def test_two_first_runs_started_at_once_on_a_new_instance_both_succeed(tmp_path)
         assert {run.status for run in instance.get_runs()} == {DagsterRunStatus.SUCCESS}
 
 
-def test_a_killed_run_is_marked_failed_by_the_next_and_a_hurried_run_refuses(tmp_path):
-    project = CliProject(tmp_path / "project", train=LONG)
-    doomed, doomed_id = start_training(project, tmp_path / "killed.log")
+def test_a_killed_run_is_marked_failed_in_dagster_and_mlflow_by_a_run_that_reuses_everything(
+    tmp_path,
+):
+    """The next run reuses every output (no step of it tracks to MLflow), yet the killed run's
+    MLflow run ends KILLED too: the run guard reconciles at the start of every run."""
+    project = CliProject(tmp_path / "project", train=FAST)
+    assert project.run().returncode == 0
+    longer = json.dumps({"ops": {"trained_model": {"config": {"epochs": LONG["epochs"]}}}})
+    doomed = project.start("--force", "--config-json", longer, log=tmp_path / "killed.log")
+    wait_for("the training", lambda: training(tmp_path / "killed.log"), doomed)
+    doomed_id = holder(project)
 
-    hurried = project.run(MLOPS_ASSETS_LOCK_WAIT="0")
+    hurried = project.run("--force", MLOPS_ASSETS_LOCK_WAIT="0")
     assert hurried.returncode == 1
     assert f"run {doomed_id}" in hurried.output and "MLOPS_ASSETS_LOCK_WAIT" in hurried.output
 
@@ -94,16 +102,18 @@ def test_a_killed_run_is_marked_failed_by_the_next_and_a_hurried_run_refuses(tmp
         assert instance.get_run_by_id(doomed_id).status == DagsterRunStatus.STARTED
     assert project.mlflow_runs()[doomed_id] == "RUNNING"
 
-    project.set_params("train", **FAST)
-    after = project.run()
+    after = project.materialize(what="the unforced run after the kill")
 
-    assert after.returncode == 0, after.output[-3000:]
     assert f"run {doomed_id}'s process is gone: marked it failed" in after.output
     with project.instance() as instance:
         run = instance.get_run_by_id(doomed_id)
         failure = instance.all_logs(doomed_id, of_type=DagsterEventType.RUN_FAILURE)[-1]
+        last = instance.get_runs(limit=1)[0]
+        model = instance.get_latest_materialization_event(AssetKey("trained_model"))
     assert run.status == DagsterRunStatus.FAILURE and run.tags[run_tags.ABANDONED] == "1"
     assert "ended without finishing the run" in failure.message
+    assert model.run_id == last.run_id  # the unforced run stored the reused model ...
+    assert model.asset_materialization.metadata["reused"].value is True  # ... without training
     assert project.mlflow_runs()[doomed_id] == "KILLED"
 
 

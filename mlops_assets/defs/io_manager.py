@@ -1,16 +1,11 @@
-"""Run isolation: each run stores its assets' outputs in files of its own, and one run at a
-time works on a project.
+"""Run isolation: each run stores its assets' outputs in files of its own.
 
-``RunIsolatedStorage`` is the IO manager every step uses, so it is what each run sets up
-first and tears down last: it takes the project lock for the whole run (another run waits, or
-gives up naming the running one), records the run's process for the statuses of
-``run_status``, repairs a dangling ``artifacts/latest``, and prunes old stored outputs.
-Outputs live in ``storage/runs/<run_id>/`` (``artifacts.outputs``): a run reads the outputs it
-wrote itself, and an asset it did not run from the run that last materialised it.
+``RunIsolatedStorage`` is the IO manager every step uses. Outputs live in
+``storage/runs/<run_id>/`` (``artifacts.outputs``): a run reads the outputs it wrote itself, and
+an asset it did not run from the run that last materialised it. It depends on the run guard
+(``resources/run_guard.py``), so no output is read or written before the run holds the project.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from dagster import (
@@ -25,12 +20,9 @@ from dagster import (
 )
 from pydantic import Field
 
-from mlops_assets import run_tags
-from mlops_assets.artifacts.lock import process_tag, project_lock
 from mlops_assets.artifacts.outputs import RunOutputs, StoredOutputError
-from mlops_assets.artifacts.store import RunArtifacts
+from mlops_assets.defs.resources.run_guard import RunGuard
 from mlops_assets.defs.reuse import FINGERPRINT  # the stamp each output carries
-from mlops_assets.defs.run_status import fail_abandoned_runs
 
 
 def _name(key: AssetKey) -> str:
@@ -91,40 +83,9 @@ class RunOutputsIOManager(IOManager):
 
 
 class RunIsolatedStorage(ConfigurableIOManagerFactory):
-    """Outputs under ``base_dir/runs/<run_id>/``, fingerprint stamps under ``base_dir``; the
-    project lock (``artifacts_dir/.lock``) held for the run."""
+    """Outputs under ``guard.storage_dir/runs/<run_id>/``, fingerprint stamps beside them."""
 
-    base_dir: str = Field(description="Where stored outputs live (artifacts/storage)")
-    artifacts_dir: str = Field(description="The artifact store: the lock, latest, run dirs")
-    lock_wait_seconds: float = Field(
-        default=600.0, ge=0, description="How long a run waits for the running one"
-    )
-    keep_runs: int = Field(default=10, ge=1, description="Runs' stored outputs kept besides")
+    guard: RunGuard = Field(description="The run's lifecycle: lock, reaper, repair, pruning")
 
     def create_io_manager(self, context: InitResourceContext) -> RunOutputsIOManager:
-        return RunOutputsIOManager(RunOutputs(Path(self.base_dir)), context.instance)
-
-    @contextmanager
-    def yield_for_execution(self, context: InitResourceContext) -> Iterator[RunOutputsIOManager]:
-        run_id, instance = context.run_id, context.instance
-        if run_id is None or instance is None:  # built outside a run (a test, a script)
-            yield self.create_io_manager(context)
-            return
-        instance.add_run_tags(run_id, {run_tags.PROCESS: process_tag()})
-        with project_lock(
-            Path(self.artifacts_dir), run_id, self.lock_wait_seconds, on_wait=context.log.info
-        ):
-            for abandoned in fail_abandoned_runs(instance, run_id):
-                context.log.warning(f"run {abandoned}'s process is gone: marked it failed")
-            if repaired := RunArtifacts(Path(self.artifacts_dir)).repair_latest():
-                context.log.warning(repaired)
-            manager = self.create_io_manager(context)
-            manager.outputs.prune(keep=self._still_read(instance), keep_newest=self.keep_runs)
-            yield manager
-
-    @staticmethod
-    def _still_read(instance: DagsterInstance) -> set[str]:
-        """Runs whose outputs are the latest materialisation of some asset."""
-        keys = instance.get_asset_keys()
-        events = instance.get_latest_materialization_events(keys).values()
-        return {event.run_id for event in events if event is not None}
+        return RunOutputsIOManager(RunOutputs(Path(self.guard.storage_dir)), context.instance)

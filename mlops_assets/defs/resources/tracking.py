@@ -5,8 +5,8 @@ or starts it) and ends it when the step is done: FINISHED on success, FAILED wit
 named in a tag on error. Whatever subset of the graph runs, and whichever way it was launched,
 the MLflow run ends with the status of the last step that ran. A step that fails before its
 tracking block (loading its inputs) is ended FAILED by the failure hook of ``run_status``, and
-the first tracked step of a run ends the MLflow runs of Dagster runs that are over. The MLflow
-calls themselves live in ``mlops_assets.tracking.mlflow_client``.
+the run guard (``run_guard``) ends, at the start of every run, the MLflow runs of Dagster runs
+that are over. The MLflow calls themselves live in ``mlops_assets.tracking.mlflow_client``.
 """
 
 import os
@@ -16,7 +16,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import SimpleNamespace
 
-from dagster import AssetExecutionContext, BetaWarning, ConfigurableResource
+from dagster import AssetExecutionContext, BetaWarning, ConfigurableResource, DagsterInstance
 from pydantic import Field
 
 from mlops_assets import run_tags, settings
@@ -32,10 +32,6 @@ from mlops_assets.tracking.location import (
     resolve_location,
 )
 from mlops_assets.tracking.provenance import ci_tags, git_tags
-
-# Dagster runs whose first tracked step already ended the finished runs' MLflow runs.
-_RECONCILED: set[str] = set()
-
 
 class MlflowTracking(ConfigurableResource):
     """Where runs are tracked: an MLflow tracking URI (a server, DagsHub, or the embedded
@@ -111,12 +107,6 @@ class MlflowTracking(ConfigurableResource):
                 from dagster_mlflow.resources import MlFlow
 
                 handle = MlFlow(init_context)
-            if context.run_id not in _RECONCILED:
-                _RECONCILED.add(context.run_id)
-                try:
-                    self._end_finished_runs(context)
-                except Exception as error:  # noqa: BLE001 - old runs' statuses can wait
-                    context.log.warning(f"could not end the MLflow runs of finished runs: {error}")
             try:
                 yield handle
             except BaseException:
@@ -126,19 +116,26 @@ class MlflowTracking(ConfigurableResource):
                 raise
             mlflow.end_run(status="FINISHED")
 
-    def _end_finished_runs(self, context: AssetExecutionContext) -> None:
+    def end_finished_runs(self, instance: DagsterInstance, current_run_id: str) -> list[str]:
         """End the MLflow runs still RUNNING whose Dagster runs are over (killed, abandoned,
-        or failed while the server was down) with the status their Dagster run ended with."""
-        for dagster_run_id, mlflow_run_id in mlflow_client.running_runs(self.location()).items():
-            if dagster_run_id == context.run_id:
-                continue
-            status = mlflow_status_for(context.instance, dagster_run_id)
-            if status is not None:
-                context.log.warning(
-                    f"MLflow run {mlflow_run_id} was still RUNNING for Dagster run "
-                    f"{dagster_run_id}, which is over: ended it {status}"
-                )
-                mlflow_client.end_run(self.location(), mlflow_run_id, status, {})
+        or failed while the server was down) with the status their Dagster run ended with.
+        Returns a line per run ended. An embedded store not created yet holds no run."""
+        location = self.location()
+        store = location.uri.removeprefix("sqlite:///")
+        if store != location.uri and not Path(store).exists():
+            return []
+        ended = []
+        with mlflow_client.connected(location, self.check_timeout) as location:
+            for dagster_run_id, mlflow_run_id in mlflow_client.running_runs(location).items():
+                if dagster_run_id == current_run_id:
+                    continue
+                if (status := mlflow_status_for(instance, dagster_run_id)) is not None:
+                    mlflow_client.end_run(location, mlflow_run_id, status, {})
+                    ended.append(
+                        f"MLflow run {mlflow_run_id} was still RUNNING for Dagster run "
+                        f"{dagster_run_id}, which is over: ended it {status}"
+                    )
+        return ended
 
     def fail_run(self, dagster_run_id: str, asset: str) -> None:
         """End the MLflow run of ``dagster_run_id`` FAILED with ``asset`` tagged, unless it is
