@@ -33,6 +33,7 @@ from mlops_assets.tracking.location import (
 )
 from mlops_assets.tracking.provenance import ci_tags, git_tags
 
+
 class MlflowTracking(ConfigurableResource):
     """Where runs are tracked: an MLflow tracking URI (a server, DagsHub, or the embedded
     SQLite store) and an experiment. Never put credentials here: MLflow reads them from the
