@@ -117,11 +117,13 @@ def test_a_killed_run_is_marked_failed_in_dagster_and_mlflow_by_a_run_that_reuse
     assert project.mlflow_runs()[doomed_id] == "KILLED"
 
 
-def test_sigterm_ends_the_run_and_its_mlflow_run(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_stops_training_and_ends_the_run_and_its_mlflow_run(tmp_path, stop):
     project = CliProject(tmp_path / "project", train=LONG)
-    process, run_id = start_training(project, tmp_path / "stopped.log")
+    log = tmp_path / "stopped.log"
+    process, run_id = start_training(project, log)
 
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(stop)
 
     assert process.wait(60) != 0
     with project.instance() as instance:
@@ -130,3 +132,4 @@ def test_sigterm_ends_the_run_and_its_mlflow_run(tmp_path):
             DagsterRunStatus.FAILURE,
         )
     assert project.mlflow_runs()[run_id] in ("FAILED", "KILLED")
+    assert f"stopped by {stop.name}: training ended at a clean point" in log.read_text()

@@ -18,6 +18,7 @@ BRIEF_ERRORS = {
     "ProjectBusy",
     "ArtifactStoreError",
     "DagsterExecutionInterruptedError",
+    "StopRequested",
     "TrackingServerError",
     "DatasetError",
     "ParamsError",

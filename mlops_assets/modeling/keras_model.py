@@ -14,6 +14,7 @@ from mlops_assets.artifacts.atomic import write_atomic
 from mlops_assets.modeling.tensorflow_import import import_tensorflow, quiet_tensorflow
 from mlops_assets.params import TrainParams
 from mlops_assets.records import FeatureSet
+from mlops_assets.stop_request import stoppable
 
 EpochLogger = Callable[[int, dict[str, float]], None]
 
@@ -187,14 +188,19 @@ def train_model(
                 on_epoch_end=lambda epoch, logs: on_epoch(epoch + 1, dict(logs or {}))
             )
         )
-    history = model.fit(
-        train,
-        epochs=hp.epochs,
-        validation_data=validation,
-        callbacks=callbacks,
-        shuffle=False,  # the pipeline shuffles, seeded
-        verbose=0,
-    )
+    with stoppable() as stop:
+        checkpoint = keras.callbacks.LambdaCallback(
+            on_train_batch_end=lambda batch, logs: stop.stop_if_requested(model),
+            on_epoch_end=lambda epoch, logs: stop.stop_if_requested(model),
+        )
+        history = model.fit(
+            train,
+            epochs=hp.epochs,
+            validation_data=validation,
+            callbacks=[*callbacks, checkpoint],
+            shuffle=False,  # the pipeline shuffles, seeded
+            verbose=0,
+        )
     curves = {name: [float(v) for v in values] for name, values in history.history.items()}
     return TrainingResult(model=model, history=curves)
 
