@@ -257,3 +257,19 @@ class Registration:
     alias: str | None = None  # the candidate's alias (pr-<N>), if it got one
     url: str | None = None  # the version in the MLflow UI, when there is one
     ledger: list[Promotion] = field(default_factory=list)  # every move so far, oldest first
+
+    def stamp_content(self) -> dict:
+        """What the registry holds after this run, for the DVC stamp: a rerun that finds the
+        model registered and the champion in place must stamp what the run that moved it did,
+        so neither the move's time and run nor the champion before it count."""
+        champion = self.version if self.promoted else self.champion_before
+        return {
+            "model": self.model,
+            "role": self.role,
+            "why": self.why,
+            "version": self.version.version if self.version else None,
+            "alias": self.alias,
+            "url": self.url,
+            "champion": champion.version if champion else None,
+            "moves": [[move.seq, move.version, move.replaced] for move in self.ledger],
+        }

@@ -1,22 +1,28 @@
 """dvc.yaml describes the Dagster graph, and DVC compares params and metrics between commits."""
 
 import json
+import pickle
 import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
+from dagster import AssetKey
 
 from mlops_assets import defs
+from mlops_assets.artifacts.outputs import content_hash
 from mlops_assets.artifacts.store import DVC_MIRROR
 from mlops_assets.params import Params
+from mlops_assets.records import ModelVersion, Promotion, Registration
 from mlops_assets.settings import project_dir
 from mlops_assets_tests.conftest import Workspace, run_config
 from mlops_assets_tests.support.cli_project import CliProject
 from mlops_assets_tests.support.git_repo import project_repository
+from mlops_assets_tests.test_concurrency import FAST
 
 # section -> its keys, as params.yaml must hold them
 SECTIONS = {name: list(f.annotation.model_fields) for name, f in Params.model_fields.items()}
@@ -171,11 +177,15 @@ def test_dvc_param_overrides_and_dagster_string_selections_parse_side_by_side():
 
 
 def test_a_run_that_changes_nothing_leaves_dvc_status_clean(tmp_path):
-    """The stages' outs are fingerprint stamps: a run that reused everything rewrites none."""
+    """The stages' outs are stamps that hold no time or run id: after a run on a clean checkout
+    of main promoted its model, a run that reused everything rewrites none (issue 28)."""
     repo = project_repository(tmp_path / "project")
-    project = CliProject(repo.path, train={"epochs": 3, "early_stopping_patience": 0})
+    project = CliProject(repo.path, train={**FAST, "epochs": 30})
+    repo.git("commit", "--quiet", "--all", "-m", "train fast")  # clean: the model is promoted
     first = project.run()
     assert first.returncode == 0, first.output[-3000:]
+    promoted = project.instance().get_latest_materialization_event(AssetKey("model_version"))
+    assert promoted.asset_materialization.metadata["role"].value == "champion"
     dvc(repo.path, "commit", "--force", "--quiet")
     assert json.loads(dvc(repo.path, "status", "--json")) == {}
     stamps = {p.name: p.read_bytes() for p in (repo.path / STORAGE).iterdir() if p.is_file()}
@@ -186,3 +196,21 @@ def test_a_run_that_changes_nothing_leaves_dvc_status_clean(tmp_path):
     assert "reusing the output of run" in again.output
     assert json.loads(dvc(repo.path, "status", "--json")) == {}
     assert {name: (repo.path / STORAGE / name).read_bytes() for name in stamps} == stamps
+
+
+def test_model_version_stamp_follows_the_registry_not_the_run_that_moved_it():
+    """A rerun stamps what the promoting run did; another champion, role or version does not."""
+    v1, v2 = ModelVersion("m", "1", run_id="a"), ModelVersion("m", "2", run_id="b")
+    move = Promotion(1, "1", None, at="2024-01-01T00:00:00", by_run="r1", commit="c", reason="x")
+    why = "a passing model from a clean checkout of 'main'"
+    promoted = Registration("m", "champion", why, v1, None, move, ledger=[move])
+    rerun = Registration("m", "champion", why, v1, champion_before=v1, ledger=[move])
+    later = replace(move, at="2024-06-01T00:00:00", by_run="r9")
+    candidate = Registration("m", "candidate", "branch", v2, champion_before=v1, ledger=[move])
+
+    def stamp(value) -> str:
+        return content_hash(value, pickle.dumps(value))
+
+    assert stamp(promoted) == stamp(rerun) == stamp(replace(rerun, ledger=[later]))
+    assert len({stamp(rerun), stamp(candidate), stamp(replace(candidate, champion_before=v2))}) == 3
+    assert stamp(replace(candidate, alias="pr-7")) != stamp(candidate)

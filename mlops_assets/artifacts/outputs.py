@@ -2,19 +2,21 @@
 
 A file is written once, atomically, by the run that produced it, and never rewritten, so a
 run reading an earlier run's output never sees it half written or swapped for another run's.
-Beside them, ``<asset>`` is a small stamp holding the output's fingerprint: what DVC tracks as
-the stage's out (dvc.yaml). It changes only when the fingerprint does, so a run that reused
-everything leaves ``dvc status`` clean. ``runs/<asset>.latest`` names the run that wrote the
-asset last: where a run on a throwaway instance (no ``DAGSTER_HOME``, each DVC stage its own
-process) finds an upstream output the instance has no record of.
+Beside them, ``<asset>`` is a small stamp holding the output's fingerprint, or without one a
+hash of the output (of its ``stamp_content()`` when it has one, which leaves out times and run
+ids): what DVC tracks as the stage's out (dvc.yaml). It changes only when that does, so a run
+that reused everything leaves ``dvc status`` clean. ``runs/<asset>.latest`` names the run that
+wrote the asset last: where a run on a throwaway instance (no ``DAGSTER_HOME``, each DVC stage
+its own process) finds an upstream output the instance has no record of.
 """
 
 import hashlib
+import json
 import pickle
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from mlops_assets.artifacts.atomic import write_atomic, write_text_atomic
 
@@ -24,6 +26,22 @@ SUFFIX = ".pickle"
 
 class StoredOutputError(RuntimeError):
     """A stored output is missing or cannot be read; the message names its file."""
+
+
+@runtime_checkable
+class Stamped(Protocol):
+    """A value whose pickle holds what a stamp must not (a time, the run that made it)."""
+
+    def stamp_content(self) -> Any:
+        """What its stamp hashes instead (JSON): a function of what the value says."""
+
+
+def content_hash(value: Any, data: bytes) -> str:
+    """The stamp of an output with no fingerprint: the hash of its ``stamp_content()``, else
+    of ``data``, its pickle."""
+    if isinstance(value, Stamped):
+        data = json.dumps(value.stamp_content(), sort_keys=True).encode()
+    return hashlib.sha256(data).hexdigest()
 
 
 class RunOutputs:
@@ -53,11 +71,11 @@ class RunOutputs:
     ) -> Path:
         """Store run ``run_id``'s ``value`` for ``name``. With ``latest`` (an asset's output),
         also record the run as its last writer and rewrite the stamp if ``stamp`` (by default
-        the value's own hash) is new."""
+        ``content_hash``) is new."""
         data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
         path = write_atomic(self.path(run_id, name), lambda partial: partial.write_bytes(data))
         if latest:
-            self._stamp(name, stamp or hashlib.sha256(data).hexdigest())
+            self._stamp(name, stamp or content_hash(value, data))
             write_text_atomic(self._pointer(name), run_id + "\n")
         return path
 
