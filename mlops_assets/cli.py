@@ -18,7 +18,6 @@ from pathlib import Path
 
 from mlops_assets import prelaunch, run_tags, settings
 from mlops_assets.artifacts.lock import exclusive
-from mlops_assets.settings import truthy
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -74,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     stop_on_sigterm()
     # MLflow's own INFO lines (creating the store's tables, ...) are not the run's news.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    verbose = args.verbose or truthy(os.environ.get(settings.VERBOSE))
+    verbose = args.verbose or settings.verbose()
 
     home = os.environ.get("DAGSTER_HOME")
     artifacts = settings.artifacts_dir()
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     state = None
     if home and not args.config_json.strip():
         state = prelaunch.project_state(settings.project_dir(), artifacts, os.environ)
-        forced = args.force or truthy(os.environ.get(settings.FORCE))
+        forced = args.force or settings.forced()
         if not forced and (last := prelaunch.unchanged_since(artifacts, state)) is not None:
             report_unchanged(last)
             return 0

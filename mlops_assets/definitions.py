@@ -7,7 +7,6 @@ daemon and every sensor tick load this module, so the heavy libraries wait until
 them.
 """
 
-import os
 
 from dagster import Definitions, in_process_executor
 
@@ -52,7 +51,7 @@ defs = Definitions(
         # token the report stays local (artifacts/pr_comment.md and the job summary).
         "github": GitHubResource.from_env(),
         # MLOPS_ASSETS_DVC_REMOTE; empty: the repository's default DVC remote.
-        "dvc": DvcData(remote=os.environ.get(settings.DVC_REMOTE, "")),
+        "dvc": DvcData(remote=settings.dvc_remote()),
         "run_guard": run_guard,
         # Intermediate outputs live beside the artifacts, not in a throwaway instance's
         # storage, so `--select one_asset` works in a later CLI run too; one file per run.

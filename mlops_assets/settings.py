@@ -1,4 +1,11 @@
-"""The environment, read in one place: every variable the pipeline itself looks at.
+"""The environment, read in one place: every ``MLOPS_ASSETS_*`` variable, and GitHub's token,
+repository and API URL for the resources.
+
+Standard variables stay with the code that speaks their system's language, as their own tools
+read them: MLflow's and DagsHub's (``MLFLOW_*``, ``DAGSHUB_*``) in ``tracking/location.py`` and
+``tracking/server.py``; what GitHub Actions says about the run (``GITHUB_SHA``, ``GITHUB_REF``,
+the event payload, ...) in ``github/context.py`` and the git provenance; ``DAGSTER_HOME`` in
+Dagster itself and ``cli.py``.
 
 When things are read:
 - ``definitions.py`` reads these settings and ``params.yaml`` when the code location loads
@@ -74,6 +81,36 @@ def params_path(env: Mapping[str, str] | None = None) -> Path:
 def artifacts_dir(env: Mapping[str, str] | None = None) -> Path:
     configured = _env(env).get(ARTIFACTS_DIR)
     return Path(configured) if configured else project_dir(env) / "artifacts"
+
+
+def forced(env: Mapping[str, str] | None = None) -> bool:
+    """``MLOPS_ASSETS_FORCE``: recompute every asset, unchanged or not."""
+    return truthy(_env(env).get(FORCE))
+
+
+def verbose(env: Mapping[str, str] | None = None) -> bool:
+    """``MLOPS_ASSETS_VERBOSE``: Dagster's full event log instead of the short run log."""
+    return truthy(_env(env).get(VERBOSE))
+
+
+def dvc_remote(env: Mapping[str, str] | None = None) -> str:
+    """``MLOPS_ASSETS_DVC_REMOTE``; empty: the repository's default DVC remote."""
+    return _env(env).get(DVC_REMOTE, "")
+
+
+def registered_model(env: Mapping[str, str] | None = None) -> str:
+    """``MLOPS_ASSETS_REGISTERED_MODEL``; empty: the experiment's name."""
+    return _env(env).get(REGISTERED_MODEL, "")
+
+
+def champion_branch(env: Mapping[str, str] | None = None) -> str:
+    """``MLOPS_ASSETS_CHAMPION_BRANCH``: clean passing runs of it move the champion (main)."""
+    return _env(env).get(CHAMPION_BRANCH, "") or "main"
+
+
+def comment_on(env: Mapping[str, str] | None = None) -> str:
+    """``MLOPS_ASSETS_COMMENT_ON``: where the report is posted (auto)."""
+    return _env(env).get(COMMENT_ON) or "auto"
 
 
 def lock_wait_seconds(env: Mapping[str, str] | None = None) -> float:

@@ -2,6 +2,7 @@
 plain Python below that imports neither Dagster nor anything above it."""
 
 import ast
+import re
 from pathlib import Path
 
 import mlops_assets
@@ -90,3 +91,17 @@ def test_no_import_cycles():
             visit(name, [name])
     assert cycles == []
     assert graph["mlops_assets.definitions"]  # the graph was built from real imports
+
+
+def test_our_own_environment_variables_are_read_in_settings_only():
+    """``settings.py`` owns every ``MLOPS_ASSETS_*`` name; other modules call its functions.
+    (MLflow's, DagsHub's and GitHub's standard variables keep their homes: settings' docstring.)"""
+    name = re.compile(r"""["']MLOPS_ASSETS_[A-Z]""")
+    read = re.compile(r"\.get\(settings\.(?!GITHUB_)[A-Z_]+|environ\[settings\.")
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "settings.py"
+        and (name.search(text := path.read_text(encoding="utf-8")) or read.search(text))
+    ]
+    assert offenders == []

@@ -8,7 +8,6 @@ staleness and lineage agree with what was reused. The output itself comes back t
 manager that stored it. With an ephemeral instance (no ``DAGSTER_HOME``) nothing is ever reused.
 """
 
-import os
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -36,7 +35,7 @@ WHY = "why"  # why this materialisation was recomputed or reused, in words
 
 def forced(context: AssetExecutionContext) -> bool:
     """``MLOPS_ASSETS_FORCE=1`` for every run of the process, or the run's force tag."""
-    return truthy(os.environ.get(settings.FORCE)) or truthy(context.run.tags.get(run_tags.FORCE))
+    return settings.forced() or truthy(context.run.tags.get(run_tags.FORCE))
 
 
 def upstream_fingerprints(context: AssetExecutionContext) -> dict[str, str | None]:

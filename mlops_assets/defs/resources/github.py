@@ -51,7 +51,7 @@ class GitHubResource(ConfigurableResource):
                 "token": token,
                 "repository": env.get(settings.GITHUB_REPOSITORY, ""),
                 "api_url": env.get(settings.GITHUB_API_URL) or DEFAULT_GITHUB_API_URL,
-                "comment_on": env.get(settings.COMMENT_ON) or "auto",
+                "comment_on": settings.comment_on(env),
                 **fields,
             }
         )

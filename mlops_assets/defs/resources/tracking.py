@@ -65,8 +65,8 @@ class MlflowTracking(ConfigurableResource):
         location = resolve_location(env, project_dir(env), experiment_name=experiment_name)
         owner, repo = location.dagshub_repo or ("", "")
         return cls(
-            registered_model=env.get(settings.REGISTERED_MODEL, ""),
-            champion_branch=env.get(settings.CHAMPION_BRANCH, "") or "main",
+            registered_model=settings.registered_model(env),
+            champion_branch=settings.champion_branch(env),
             tracking_uri=location.uri,
             experiment_name=location.experiment,
             uri_source=location.uri_source,
