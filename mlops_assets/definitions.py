@@ -7,7 +7,6 @@ daemon and every sensor tick load this module, so the heavy libraries wait until
 them.
 """
 
-
 from dagster import Definitions, in_process_executor
 
 from mlops_assets import settings

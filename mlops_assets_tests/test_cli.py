@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dagster import AssetKey
 
-from mlops_assets import defs
+from mlops_assets.definitions import defs
 from mlops_assets_tests.conftest import FAST_TRAIN
 
 BIN = Path(sys.executable).parent

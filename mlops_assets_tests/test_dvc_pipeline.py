@@ -13,9 +13,9 @@ import pytest
 import yaml
 from dagster import AssetKey
 
-from mlops_assets import defs
 from mlops_assets.artifacts.outputs import content_hash
 from mlops_assets.artifacts.store import DVC_MIRROR
+from mlops_assets.definitions import defs
 from mlops_assets.params import Params
 from mlops_assets.records import ModelVersion, Promotion, Registration
 from mlops_assets.settings import project_dir
@@ -102,7 +102,7 @@ def test_each_stage_runs_its_asset_on_its_params_and_produces_its_stored_output(
         upstream.setdefault(child, set()).add(parent)
 
     for name, stage in stages.items():
-        assert stage.cmd == f"dagster asset materialize -m mlops_assets --select {name}"
+        assert stage.cmd == f"dagster asset materialize -m mlops_assets.definitions --select {name}"
         outs = {out.def_path for out in stage.outs}
         assert f"{STORAGE}/{name}" in outs, name
         deps = {dep.def_path for dep in stage.deps if dep not in stage.params}

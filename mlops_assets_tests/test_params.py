@@ -80,7 +80,7 @@ def test_a_malformed_params_yaml_stops_the_code_location_with_its_name(tmp_path)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     env = {**os.environ, "MLOPS_ASSETS_PROJECT_DIR": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-c", "from mlops_assets import defs"],  # what Dagster loads
+        [sys.executable, "-c", "import mlops_assets; mlops_assets.code_location"],  # what -m loads
         capture_output=True,
         text=True,
         env=env,
