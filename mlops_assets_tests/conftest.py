@@ -12,7 +12,7 @@ from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.dvc import DvcData
 from mlops_assets.defs.resources.github import GitHubResource
 from mlops_assets.defs.resources.tracking import MlflowTracking
-from mlops_assets.git.cli import git_or_none
+from mlops_assets.git.commands import git_or_none
 from mlops_assets.settings import project_dir
 from mlops_assets.tracking.location import local_tracking_uri
 from mlops_assets_tests.support.fake_github import fake_github  # noqa: F401  (a fixture for every test)

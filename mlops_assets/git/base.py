@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from mlops_assets.dvc.data import DvcDataError, parse_dvc_file
-from mlops_assets.git.cli import GitError, check_repository, git, git_bytes
+from mlops_assets.git.commands import GitError, check_repository, git, git_bytes
 from mlops_assets.params import flat
 from mlops_assets.records import Baseline
 

@@ -13,6 +13,7 @@ from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.defs.reuse import decisions_in_run, lookup
 from mlops_assets.git.base import committed_baseline
+from mlops_assets.github.context import base_branch
 from mlops_assets.params import TrainParams, flat
 from mlops_assets.records import Baseline, FeatureSet, MetricsReport, TrainedModel
 from mlops_assets.report.data_diff import base_data_section
@@ -23,7 +24,6 @@ from mlops_assets.report.paired import PREDICTIONS_FILE, compare_paired
 from mlops_assets.report.seeds import seed_line, seed_spread
 from mlops_assets.settings import project_dir
 from mlops_assets.tracking.mlflow_client import describe
-from mlops_assets.tracking.provenance import base_branch
 
 
 def baseline_predictions(
