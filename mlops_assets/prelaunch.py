@@ -25,8 +25,8 @@ import mlops_assets
 from mlops_assets.artifacts.atomic import write_text_atomic
 from mlops_assets.artifacts.store import LATEST, RunArtifacts
 from mlops_assets.fingerprints import project_inputs
-from mlops_assets.git.cli import git_or_none
-from mlops_assets.tracking.provenance import uncommitted_sources
+from mlops_assets.git.checkout import uncommitted_sources
+from mlops_assets.git.commands import git_or_none
 
 RECORD = "prelaunch.json"  # in the artifacts directory
 # What else decides what a run does: where it tracks, registers, posts and reads data.

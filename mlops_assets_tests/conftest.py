@@ -13,13 +13,15 @@ from mlops_assets.defs.resources.dvc import DvcData
 from mlops_assets.defs.resources.github import GitHubResource
 from mlops_assets.defs.resources.run_guard import RunGuard
 from mlops_assets.defs.resources.tracking import MlflowTracking
-from mlops_assets.git.cli import git_or_none
+from mlops_assets.git.commands import git_or_none
 from mlops_assets.settings import project_dir
 from mlops_assets.tracking.location import local_tracking_uri
 from mlops_assets_tests.support.fake_github import fake_github  # noqa: F401  (a fixture for every test)
 
-# Real MLflow servers on loopback (tracking tests).
-pytest_plugins = ["mlops_assets_tests.support.tracking_servers"]
+pytest_plugins = [
+    "mlops_assets_tests.support.tracking_servers",  # real MLflow servers on loopback
+    "mlops_assets_tests.support.github_actions",  # `actions`: Actions variables for fake GitHub
+]
 
 ALL_ASSETS = RETRAIN_ASSETS
 

@@ -4,7 +4,6 @@ with statuses that tell the truth in Dagster and MLflow, and ``latest`` one run'
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -13,32 +12,11 @@ from dagster import AssetKey, DagsterEventType, DagsterRunStatus
 from mlops_assets import run_tags
 from mlops_assets.artifacts.store import RunArtifacts
 from mlops_assets_tests.support.cli_project import CliProject
+from mlops_assets_tests.support.params import FAST
+from mlops_assets_tests.support.run_watch import holder, training, wait_for
 
-FAST = {"epochs": 3, "hidden_layers": [8], "early_stopping_patience": 0, "learning_rate": 0.02}
 SHORT = {**FAST, "epochs": 60}  # long enough for a second run to start meanwhile
 LONG = {**FAST, "epochs": 5000}  # stopped long before its end
-
-
-def wait_for(what: str, check, process=None, timeout: float = 180):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        if process is not None and process.poll() is not None:
-            pytest.fail(f"the run exited ({process.returncode}) while waiting for {what}")
-        time.sleep(0.3)
-    pytest.fail(f"timed out waiting for {what}")
-
-
-def holder(project: CliProject) -> str | None:
-    """The run id the project's lock file names (the run holding it), if any."""
-    lock = project.artifacts / ".lock"
-    text = lock.read_text() if lock.is_file() else ""
-    return json.loads(text)["run_id"] if text.strip() else None
-
-
-def training(log: Path) -> bool:
-    return "epoch 1/" in log.read_text(errors="replace")
 
 
 def start_training(project: CliProject, log: Path) -> tuple[subprocess.Popen, str]:

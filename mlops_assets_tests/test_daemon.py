@@ -1,6 +1,5 @@
 """The real Dagster daemon retrains a project when a commit changes its data, exactly once."""
 
-import os
 import subprocess
 import sys
 import time
@@ -11,15 +10,13 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.instance.ref import InstanceRef
 
 from mlops_assets import run_tags
+from mlops_assets_tests.support.daemon import daemon_environment
 from mlops_assets_tests.support.git_repo import project_repository
-from mlops_assets_tests.support.params import params_yaml
+from mlops_assets_tests.support.params import FAST_PARAMS
 from mlops_assets_tests.support.processes import process_group
 
 SENSOR = "git_changes"
 DEADLINE_SECONDS = 240  # the daemon's startup, one tick, one few-epoch run on a busy machine
-FAST_PARAMS = params_yaml(
-    train={"epochs": 3, "hidden_layers": [8], "learning_rate": 0.02, "early_stopping_patience": 0}
-)
 
 
 def wait_for(what: str, check, deadline: float, daemon: subprocess.Popen, interval=1.0):
@@ -31,17 +28,6 @@ def wait_for(what: str, check, deadline: float, daemon: subprocess.Popen, interv
             pytest.fail(f"the daemon exited ({daemon.returncode}) while waiting for {what}")
         time.sleep(interval)
     pytest.fail(f"timed out waiting for {what}")
-
-
-def daemon_environment(home: Path, project: Path, **extra: str) -> dict[str, str]:
-    """A daemon's environment for ``project``: none of this process's settings leak in."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLOPS_ASSETS_", "GITHUB_", "MLFLOW_", "DAGSTER_"))
-    }
-    # PYTHONPATH: the clone's package, not the one under test's checkout.
-    return {**env, "DAGSTER_HOME": str(home), "PYTHONPATH": str(project), **extra}
 
 
 @pytest.fixture

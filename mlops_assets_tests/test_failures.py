@@ -1,21 +1,11 @@
 """Nothing is lost on failure: the last good model and report stay exactly as they were."""
 
-import hashlib
 from pathlib import Path
 
 import pytest
 
 from mlops_assets_tests.conftest import run_config
-
-
-def snapshot(latest: Path) -> dict[str, str]:
-    """Where ``latest`` points and the hash of every file under it."""
-    files = {
-        str(p.relative_to(latest)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(latest.rglob("*"))
-        if p.is_file()
-    }
-    return {"target": str(latest.resolve()), **files}
+from mlops_assets_tests.support.snapshots import snapshot
 
 
 @pytest.fixture

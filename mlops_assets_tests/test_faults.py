@@ -16,10 +16,11 @@ from mlops_assets.artifacts.store import RunArtifacts
 from mlops_assets.defs.io_manager import RunOutputsIOManager
 from mlops_assets.defs.resources.github import GitHubResource
 from mlops_assets_tests.support.cli_project import CliProject
+from mlops_assets_tests.support.github_actions import HEAD, pr_event
+from mlops_assets_tests.support.params import FAST
+from mlops_assets_tests.support.run_watch import holder, training, wait_for
+from mlops_assets_tests.support.snapshots import snapshot
 from mlops_assets_tests.support.tracking_servers import free_port, mlflow_server, server_env
-from mlops_assets_tests.test_concurrency import FAST, holder, training, wait_for
-from mlops_assets_tests.test_failures import snapshot
-from mlops_assets_tests.test_github import HEAD, actions, pr_event  # noqa: F401 (a fixture)
 
 NO_RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
 
@@ -68,7 +69,7 @@ def test_the_tracking_server_dying_mid_training_fails_the_run_and_keeps_the_mode
 def test_github_down_for_the_whole_retry_budget_keeps_the_report_and_the_model(
     workspace,
     fake_github,
-    actions,  # noqa: F811
+    actions,
 ):
     fake_github.add_pull(7, HEAD)
     actions(event_name="pull_request", payload=pr_event(7))

@@ -18,9 +18,9 @@ from mlops_assets.promotion import NOT_REGISTERED
 from mlops_assets.records import MetricsReport, Registration
 from mlops_assets.settings import COMMENT_ON
 from mlops_assets_tests.support.fake_github import FakeGitHub
+from mlops_assets_tests.support.github_actions import HEAD, pr_event
 from mlops_assets_tests.support.reports import sample_report
 
-HEAD = "c0ffee" + "0" * 34
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 MARKER_LINE = "<!-- mlops-assets sticky: retrain -->"
 MARKER = f"<!-- mlops-assets report -->\n{MARKER_LINE}\n"
@@ -37,22 +37,6 @@ def make_report(tmp_path: Path, mae: float = 41.0, **overrides) -> MetricsReport
         "plots": {"learning_curve": str(plots / "learning_curve.png")},
     }
     return sample_report(mae, **{**fields, **overrides})
-
-
-@pytest.fixture
-def actions(monkeypatch, tmp_path, fake_github):
-    """Sets the GitHub Actions variables for the fake server (any real GITHUB_* removed)."""
-
-    def use(fake: FakeGitHub = fake_github, **kwargs) -> dict[str, str]:
-        for name in [n for n in os.environ if n.startswith("GITHUB_")]:
-            monkeypatch.delenv(name)
-        monkeypatch.delenv(COMMENT_ON, raising=False)
-        env = fake.actions_env(tmp_path, **kwargs)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        return env
-
-    return use
 
 
 class Logs:
@@ -79,10 +63,6 @@ def publish(tmp_path, report=None, logs=None, tagged_pr=None, **settings):
         warn=logs.warnings.append,
         tagged_pr=tagged_pr,
     )
-
-
-def pr_event(number: int) -> dict:
-    return {"number": number, "pull_request": {"number": number, "head": {"sha": HEAD}}}
 
 
 def test_three_runs_leave_exactly_one_comment_edited_in_place(fake_github, actions, tmp_path):

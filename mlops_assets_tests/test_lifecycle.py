@@ -15,6 +15,7 @@ from dagster import DagsterInstance
 
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.defs.rollback import restored_run_dir, rollback_job
+from mlops_assets.git.checkout import uncommitted_sources
 from mlops_assets.modeling.keras_model import load_model, predict
 from mlops_assets.promotion import (
     CANDIDATE,
@@ -26,7 +27,6 @@ from mlops_assets.promotion import (
     rollback_target,
 )
 from mlops_assets.records import ModelVersion, Promotion
-from mlops_assets.tracking.provenance import uncommitted_sources
 from mlops_assets_tests.conftest import SAMPLE_CSV, run_config
 from mlops_assets_tests.support.git_repo import GitRepo
 from mlops_assets_tests.support.tracking_servers import DAGSHUB_OWNER

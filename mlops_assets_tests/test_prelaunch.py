@@ -6,7 +6,7 @@ import time
 from dagster import AssetKey
 
 from mlops_assets_tests.support.cli_project import CliProject
-from mlops_assets_tests.test_concurrency import FAST
+from mlops_assets_tests.support.params import FAST
 
 LAUNCHED = "trained_model:"  # a step's line: only a launched run prints one
 

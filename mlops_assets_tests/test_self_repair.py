@@ -6,7 +6,7 @@ import shutil
 
 from mlops_assets.artifacts.store import RunArtifacts
 from mlops_assets_tests.support.cli_project import CliProject
-from mlops_assets_tests.test_concurrency import FAST
+from mlops_assets_tests.support.params import FAST
 
 
 def reused(project: CliProject, asset: str) -> bool:

@@ -16,9 +16,10 @@ from mlflow import MlflowClient
 from mlops_assets import run_tags
 from mlops_assets.artifacts.store import RunArtifacts
 from mlops_assets.tracking.location import local_tracking_uri
+from mlops_assets_tests.support.daemon import daemon_environment
 from mlops_assets_tests.support.git_repo import project_repository
+from mlops_assets_tests.support.params import FAST_PARAMS
 from mlops_assets_tests.support.processes import process_group
-from mlops_assets_tests.test_daemon import FAST_PARAMS, daemon_environment
 
 RUNS = 10
 FORCED = {0, 4, 8}  # these retrain; the others reuse what the last one made

@@ -11,6 +11,8 @@ from dagster._serdes import serialize_value
 
 from mlops_assets import run_tags
 from mlops_assets.defs.resources.tracking import MlflowTracking
+from mlops_assets.git import checkout
+from mlops_assets.github.context import base_branch
 from mlops_assets.redaction import redact_url
 from mlops_assets.settings import project_dir
 from mlops_assets.tracking import provenance
@@ -130,9 +132,9 @@ def test_git_tags_record_commit_branch_and_dirty_flag(tmp_path):
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
     commit = git("rev-parse", "HEAD").stdout.strip()
 
-    clean = provenance.git_tags(tmp_path, {})
+    clean = checkout.git_tags(tmp_path, {})
     (tmp_path / "params.yaml").write_text("a: 2\n")
-    dirty = provenance.git_tags(tmp_path, {"GITHUB_HEAD_REF": "pr-branch"})
+    dirty = checkout.git_tags(tmp_path, {"GITHUB_HEAD_REF": "pr-branch"})
 
     assert clean == {
         "mlflow.source.git.commit": commit,
@@ -149,8 +151,8 @@ def test_ci_tags_name_the_pull_request_and_the_workflow_run():
         run_tags.CI_RUN_URL: "https://github.example/octo/retrain/actions/runs/4242",
     }
     assert provenance.ci_tags({"GITHUB_REF": "refs/heads/main"}) == {}
-    assert provenance.base_branch({"GITHUB_BASE_REF": "develop"}) == "develop"
-    assert provenance.base_branch({}) == "main"
+    assert base_branch({"GITHUB_BASE_REF": "develop"}) == "develop"
+    assert base_branch({}) == "main"
 
 
 # --- the current MLflow line, basic auth --------------------------------------------------------

@@ -12,11 +12,18 @@ import yaml
 from mlops_assets.settings import project_dir
 from mlops_assets_tests.conftest import run_config
 from mlops_assets_tests.support.fake_github import FakeGitHub
-from mlops_assets_tests.support.git_repo import project_repository
-from mlops_assets_tests.support.workflow_player import Event, WorkflowPlayer, evaluate, substitute
+from mlops_assets_tests.support.git_repo import GitRepo, project_repository
+from mlops_assets_tests.support.workflow_player import (
+    Event,
+    WorkflowPlayer,
+    evaluate,
+    expanded_steps,
+    substitute,
+)
 
 WORKFLOWS = project_dir() / ".github" / "workflows"
 RETRAIN = WORKFLOWS / "retrain.yml"
+SETUP_ACTION = project_dir() / ".github" / "actions" / "setup" / "action.yml"
 
 
 def load(path: Path) -> dict:
@@ -25,15 +32,16 @@ def load(path: Path) -> dict:
     return workflow
 
 
-def check_schema(files: list[str]) -> subprocess.CompletedProcess:
-    """check-jsonschema with GitHub's workflow schema, which it ships (works offline)."""
-    command = [
-        sys.executable,
-        "-m",
-        "check_jsonschema",
-        "--builtin-schema",
-        "vendor.github-workflows",
-    ]
+def steps(job: dict) -> list[dict]:
+    """The job's steps with the local composite actions' steps in place of their `uses:`."""
+    return expanded_steps(job["steps"], project_dir())
+
+
+def check_schema(
+    files: list[str], schema: str = "vendor.github-workflows"
+) -> subprocess.CompletedProcess:
+    """check-jsonschema with GitHub's workflow (or action) schema, which it ships (offline)."""
+    command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema]
     return subprocess.run(command + files, capture_output=True, text=True, check=False)
 
 
@@ -44,6 +52,22 @@ def test_the_workflows_validate_against_the_github_workflow_schema():
     done = check_schema(files)
 
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_setup_action_validates_against_the_github_action_schema():
+    done = check_schema([str(SETUP_ACTION)], "vendor.github-actions")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_retraining_workflows_share_the_setup_action():
+    for name, job in [
+        ("retrain.yml", "retrain"),
+        ("scheduled-retrain.yml", "retrain"),
+        ("rollback.yml", "rollback"),
+    ]:
+        uses = [s.get("uses", "") for s in load(WORKFLOWS / name)["jobs"][job]["steps"]]
+        assert uses[0].startswith("actions/checkout") and uses[1] == "./.github/actions/setup"
 
 
 def test_the_schema_check_rejects_a_broken_workflow(tmp_path):
@@ -65,7 +89,7 @@ def test_least_privilege_and_no_secrets_for_forks(path):
         assert extra in ({}, {"pull-requests": "write", "checks": "write"}), name
         if extra:
             assert path.name == "retrain.yml"
-        for step in job["steps"]:
+        for step in steps(job):
             assert "secrets." not in step.get("run", ""), "secrets only through the environment"
             if step.get("uses", "").startswith("actions/checkout"):
                 assert step["with"]["fetch-depth"] == 0  # diffs against the base branch
@@ -81,7 +105,7 @@ def test_retrain_triggers_concurrency_and_persisted_dagster_home():
     assert "pull_request.number" in workflow["concurrency"]["group"]
     job = workflow["jobs"]["retrain"]
     assert job["env"]["DAGSTER_HOME"] == "${{ github.workspace }}/.dagster_home"
-    [cache] = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache")]
+    [cache] = [s for s in steps(job) if s.get("uses", "").startswith("actions/cache")]
     assert ".dagster_home" in cache["with"]["path"]
     scheduled = load(WORKFLOWS / "scheduled-retrain.yml")
     assert scheduled["on"]["schedule"] == [{"cron": "0 3 * * 1"}]
@@ -95,7 +119,7 @@ def test_every_workflow_installs_the_cpu_only_tensorflow_build(path):
     `make` is told the same; no step installs the project without a TensorFlow extra."""
     installs = []
     for job in load(path)["jobs"].values():
-        for step in job["steps"]:
+        for step in steps(job):
             run = step.get("run", "")
             if "pip install" in run:
                 assert 'pip install -e ".[cpu]"' in run, run
@@ -130,6 +154,63 @@ def test_the_expression_subset_behaves_like_github():
     assert evaluate("github.event_name == 'push' && 'yes'", contexts) is False
     assert evaluate("failure()", contexts, status="failure") is True
     assert substitute("a-${{ inputs.nothing }}-${{ vars.X }}", contexts) == "a--x"
+
+
+def test_the_player_plays_a_local_composite_action_with_its_inputs(tmp_path):
+    """`uses: ./<path>` is read from the checkout and played step by step, as the runner
+    expands it: `with:` over the declared defaults is the `inputs` context of its steps."""
+    action = {
+        "name": "greet",
+        "description": "writes a greeting to the job summary",
+        "inputs": {
+            "who": {"description": "whom", "required": True},
+            "greeting": {"description": "how", "default": "hello"},
+            "skip": {"description": "skip the second step", "default": "false"},
+        },
+        "runs": {
+            "using": "composite",
+            "steps": [
+                {
+                    "name": "say",
+                    "shell": "bash",
+                    "run": 'echo "${{ inputs.greeting }} ${{ inputs.who }}" >> "$GITHUB_STEP_SUMMARY"',
+                },
+                {
+                    "name": "maybe",
+                    "if": "inputs.skip != 'true'",
+                    "shell": "bash",
+                    "run": 'echo ran >> "$GITHUB_STEP_SUMMARY"',
+                },
+            ],
+        },
+    }
+    source = GitRepo(tmp_path / "origin")
+    sha = source.commit({".github/actions/greet/action.yml": yaml.safe_dump(action)})
+    workflow = tmp_path / "workflow.yml"
+    checkout = {"uses": "actions/checkout@v4", "with": {"fetch-depth": 0}}
+    greet = {
+        "name": "greet",
+        "uses": "./.github/actions/greet",
+        "with": {"who": "${{ github.ref_name }}", "skip": "true"},
+    }
+    workflow.write_text(yaml.safe_dump({"name": "w", "jobs": {"j": {"steps": [checkout, greet]}}}))
+    player = WorkflowPlayer(workflow, source.path, tmp_path / "cache", tmp_path / "tools")
+    push = Event(name="push", sha=sha, ref="refs/heads/main", payload={})
+
+    played = player.play("j", push, tmp_path / "play")
+
+    assert [(s.name, s.outcome) for s in played.steps] == [
+        ("actions/checkout@v4", "success"),
+        ("greet / say", "success"),
+        ("greet / maybe", "skipped"),
+    ], played.failure_log()
+    assert played.summary == "hello main\n"
+    greet["with"] = {"who": "x", "typo": "y"}
+    workflow.write_text(yaml.safe_dump({"name": "w", "jobs": {"j": {"steps": [checkout, greet]}}}))
+    with pytest.raises(ValueError, match="declares no input typo"):
+        WorkflowPlayer(workflow, source.path, tmp_path / "cache", tmp_path / "tools").play(
+            "j", push, tmp_path / "typo"
+        )
 
 
 def count_runs(dagster_home: Path) -> int:

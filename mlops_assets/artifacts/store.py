@@ -10,12 +10,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlops_assets.artifacts.layout import METRICS_FILE, MODEL_FILE, PLOTS_DIR, REPORT_FILE
+
 LATEST = "latest"
 RUNS = "runs"
 COMMENT = "pr_comment.md"  # the last pull-request comment body, wherever it was posted
 DVC_MIRROR = "dvc"  # plain copies of latest's metrics.json and plots/ (dvc.yaml metrics, plots)
-DVC_MIRRORED = ("metrics.json", "plots")
-COMPLETE_SET = ("model.keras", "metrics.json", "report.md")  # what a promotable run has
+DVC_MIRRORED = (METRICS_FILE, PLOTS_DIR)
+COMPLETE_SET = (MODEL_FILE, METRICS_FILE, REPORT_FILE)  # what a promotable run has
 PROMOTED_MARK = ".promoted"  # in a run directory that was once latest: where repair looks
 
 

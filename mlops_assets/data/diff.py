@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from mlops_assets.git.cli import GitError, check_repository, git, git_bytes
+from mlops_assets.git.commands import GitError, check_repository, git, git_bytes
 from mlops_assets.redaction import redact_url
 
 if TYPE_CHECKING:

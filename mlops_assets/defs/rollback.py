@@ -22,17 +22,24 @@ from dagster import (
 )
 from pydantic import Field
 
+from mlops_assets.artifacts.layout import (
+    LABELS_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    PLOTS_DIR,
+    PREDICTIONS_FILE,
+    REPORT_FILE,
+)
 from mlops_assets.artifacts.store import RUNS, RunArtifacts
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.promotion import RollbackError, next_move, rollback_target
 from mlops_assets.records import ModelVersion, Promotion
-from mlops_assets.report.paired import PREDICTIONS_FILE
 from mlops_assets.report.promotions import ledger_table, version_label
-from mlops_assets.tracking.registry import MODEL_FILE, RegistryError
+from mlops_assets.tracking.registry import RegistryError
 
 ROLLBACK_JOB = "rollback"
-REPORT_FILES = ("metrics.json", "report.md", PREDICTIONS_FILE, "labels.json", "plots")
+REPORT_FILES = (METRICS_FILE, REPORT_FILE, PREDICTIONS_FILE, LABELS_FILE, PLOTS_DIR)
 
 
 class RollbackConfig(Config):

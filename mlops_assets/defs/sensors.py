@@ -21,7 +21,7 @@ from dagster import (
 from mlops_assets import run_tags, settings
 from mlops_assets.defs.jobs import RETRAIN_JOB
 from mlops_assets.git.changes import BranchChange, branch_change
-from mlops_assets.git.cli import DETACHED, GitError, check_repository, current_branch
+from mlops_assets.git.commands import DETACHED, GitError, check_repository, current_branch
 from mlops_assets.github.pulls import PullHead, open_pull_heads
 from mlops_assets.params import ParamsError
 from mlops_assets.settings import GitHubAccess, WatchSettings, project_dir

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import yaml
 
+from mlops_assets.artifacts.layout import METRICS_FILE
+from mlops_assets.artifacts.store import DVC_MIRROR
 from mlops_assets.dvc.data import DvcDataError, parse_dvc_file
-from mlops_assets.git.cli import GitError, check_repository, git, git_bytes
+from mlops_assets.git.commands import GitError, check_repository, git, git_bytes
 from mlops_assets.params import flat
 from mlops_assets.records import Baseline
 
-METRICS_FILE = "artifacts/dvc/metrics.json"  # dvc.yaml's metrics, mirrored by every promotion
+# dvc.yaml's metrics, mirrored by every promotion (in the default artifacts directory)
+COMMITTED_METRICS = f"artifacts/{DVC_MIRROR}/{METRICS_FILE}"
 PARAMS_FILE = "params.yaml"
 
 
@@ -60,11 +63,14 @@ def committed_baseline(repo: Path, branch: str) -> tuple[Baseline | None, str]:
             f"(`git fetch origin {branch}`, or actions/checkout with `fetch-depth: 0`)"
         )
     try:
-        metrics = json.loads(_show(repo, revision, METRICS_FILE))
+        metrics = json.loads(_show(repo, revision, COMMITTED_METRICS))
     except GitError:
-        return None, f"'{branch}' has no committed {METRICS_FILE} yet (its first run is pending)"
+        return (
+            None,
+            f"'{branch}' has no committed {COMMITTED_METRICS} yet (its first run is pending)",
+        )
     except json.JSONDecodeError as error:
-        return None, f"{METRICS_FILE} on '{branch}' is not JSON ({error})"
+        return None, f"{COMMITTED_METRICS} on '{branch}' is not JSON ({error})"
     try:
         params = yaml.safe_load(_show(repo, revision, PARAMS_FILE)) or {}
     except (GitError, yaml.YAMLError):
@@ -82,5 +88,5 @@ def committed_baseline(repo: Path, branch: str) -> tuple[Baseline | None, str]:
         params=flat_params,
         data_hash=_data_hash(repo, revision, data_path) if data_path else None,
         commit=revision,
-        source=f"the committed {METRICS_FILE} of '{branch}' at {revision[:12]}",
+        source=f"the committed {COMMITTED_METRICS} of '{branch}' at {revision[:12]}",
     ), ""

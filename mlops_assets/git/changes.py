@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_assets.git.cli import DETACHED, GitError, git
+from mlops_assets.git.commands import DETACHED, GitError, git
 
 
 def resolve_commit(repo: Path, ref: str) -> str:

@@ -110,6 +110,12 @@ def pull_request_number(ref: str) -> str | None:
     return match.group(1) if match else None
 
 
+def base_branch(env: Mapping[str, str]) -> str:
+    """The branch a run is compared against: a pull request's base, else ``main``. A CI fact,
+    not a git one: git has no notion of a base branch, GitHub names it (``GITHUB_BASE_REF``)."""
+    return env.get("GITHUB_BASE_REF") or "main"
+
+
 def event_thread(ci: CIContext, payload: Mapping) -> CommentThread | None:
     """The pull request or issue the event is about; None when the event names neither (a push,
     a schedule), so the commit's pull request has to be looked up."""

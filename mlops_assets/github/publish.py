@@ -4,7 +4,7 @@ Without a token (outside CI, or a pull request from a fork) nothing is posted: t
 the local file and the job summary, the reason is logged, and the step succeeds.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +77,28 @@ class Publication:
     check_run_url: str | None = None
 
 
+# A GitHub call with retries: (operation, what it does, the permission it needs) -> its result.
+Call = Callable[[Callable[[], object], str, str], object]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One report on its way: what is posted, where, and how to log. The steps of a publication
+    share it, so none of them takes a dozen loose arguments."""
+
+    report: MetricsReport
+    settings: PublishSettings
+    key: str  # the sticky comment's name
+    links: CommentLinks
+    ci: CIContext
+    payload: Mapping  # the triggering event's webhook payload; empty without one
+    sha: str  # the commit the report is about; empty when unknown
+    local_path: Path  # the copy that is always written
+    log: Callable[[str], None]
+    warn: Callable[[str], None]
+    tagged_pr: str | None = None  # the pull request the GitHub-mode sensor tagged the run with
+
+
 def _local_reason(settings: PublishSettings, ci: CIContext, payload: dict) -> str | None:
     if settings.comment_on == "local":
         return "comment_on is 'local'"
@@ -121,28 +143,44 @@ def publish_report(
         commit_url=ci.commit_url(sha) if sha else None,
         duration_seconds=duration_seconds,
     )
+    delivery = Delivery(
+        report=report,
+        settings=settings,
+        key=key,
+        links=links,
+        ci=ci,
+        payload=payload,
+        sha=sha,
+        local_path=local_path,
+        log=log,
+        warn=warn,
+        tagged_pr=tagged_pr,
+    )
     reason = _local_reason(settings, ci, payload)
     if reason:
-        return _keep_local(report, key, links, local_path, ci, reason, log)
-    return _post(report, settings, ci, payload, sha, key, links, local_path, log, warn, tagged_pr)
+        return _keep_local(delivery, reason)
+    return _post(delivery)
 
 
-def _keep_local(report, key, links, local_path, ci, reason, log) -> Publication:
+def _keep_local(delivery: Delivery, reason: str) -> Publication:
     """The report in ``local_path`` and the job summary only, with its plots as local files."""
-    body = render_comment(
-        report, key=key, links=links, plots=local_plots(report.plots, local_path.parent)
+    plots = local_plots(delivery.report.plots, delivery.local_path.parent)
+    body = render_comment(delivery.report, key=delivery.key, links=delivery.links, plots=plots)
+    write_text_atomic(delivery.local_path, body)
+    summary = " and the job summary" if append_step_summary(delivery.ci, body) else ""
+    delivery.log(
+        f"not posting to GitHub: {reason}; wrote the report to {delivery.local_path}{summary}"
     )
-    write_text_atomic(local_path, body)
-    summary = " and the job summary" if append_step_summary(ci, body) else ""
-    log(f"not posting to GitHub: {reason}; wrote the report to {local_path}{summary}")
     return Publication("local file", reason, body)
 
 
-def _post(report, settings, ci, payload, sha, key, links, local_path, log, warn, tagged_pr):
+def _post(delivery: Delivery) -> Publication:
     """The report as a sticky comment where ``ci`` says (or ``comment_on``, or the PR the run
     was tagged with), with its check run; a copy in ``local_path`` and the job summary. When
     GitHub stays unavailable beyond the retry budget, the run's results stand: the report is
     kept in those two places and the publication says it was not posted."""
+    d = delivery  # short: read on every line below
+    settings, ci, sha, warn = d.settings, d.ci, d.sha, d.warn
     access = settings.access
     client = github_client(access, seconds_between_writes=settings.seconds_between_writes)
     repo = client.get_repo(access.repository)
@@ -159,11 +197,11 @@ def _post(report, settings, ci, payload, sha, key, links, local_path, log, warn,
 
     thread = parse_thread(settings.comment_on)
     reason = f"comment_on is {settings.comment_on}"
-    if thread is None and tagged_pr:  # a run the GitHub-mode sensor requested for a PR
-        thread = CommentThread("pr", tagged_pr)
-        reason = f"run tagged with pull request #{tagged_pr}"
+    if thread is None and d.tagged_pr:  # a run the GitHub-mode sensor requested for a PR
+        thread = CommentThread("pr", d.tagged_pr)
+        reason = f"run tagged with pull request #{d.tagged_pr}"
     if thread is None:
-        thread = event_thread(ci, payload)
+        thread = event_thread(ci, d.payload)
         reason = f"{ci.event_name} event"
     if thread is None:
         if not sha:
@@ -178,49 +216,52 @@ def _post(report, settings, ci, payload, sha, key, links, local_path, log, warn,
             )
         except GitHubUnavailable as error:
             warn(f"not posted: {error}")
-            return _keep_local(report, key, links, local_path, ci, f"not posted: {error}", log)
+            return _keep_local(d, f"not posted: {error}")
         reason = f"{ci.event_name or 'push'}: open pull request whose head is {sha[:12]}"
         if thread is None:
             thread = CommentThread("commit", sha)
             reason = f"{ci.event_name or 'push'}: no open pull request has head {sha[:12]}"
 
-    plots = _publish_plots(settings, report, repo, ci, sha, call, warn)
-    body = render_comment(report, key=key, links=links, plots=plots)
-    write_text_atomic(local_path, body)  # kept, with the job summary, even if GitHub refuses it
+    plots = _publish_plots(d, repo, call)
+    body = render_comment(d.report, key=d.key, links=d.links, plots=plots)
+    write_text_atomic(d.local_path, body)  # kept, with the job summary, even if GitHub refuses it
     append_step_summary(ci, body)
     try:
         posted = call(
-            lambda: upsert_comment(repo, thread, body, sticky_marker(key)),
+            lambda: upsert_comment(repo, thread, body, sticky_marker(d.key)),
             f"commenting on {thread}",
             PERMISSION[thread.kind],
         )
     except GitHubUnavailable as error:  # the body is in local_path and the summary already
         warn(f"not posted: {error}")
         return Publication("local file", f"not posted: {error}", body)
-    log(f"{'created' if posted.created else 'updated'} the report on {thread}: {posted.url}")
-    check = _post_check_run(repo, sha, report, ci, call, warn)
+    d.log(f"{'created' if posted.created else 'updated'} the report on {thread}: {posted.url}")
+    check = _post_check_run(d, repo, call)
     return Publication(
         str(thread), reason, body, url=posted.url, created=posted.created, check_run_url=check
     )
 
 
-def _post_check_run(repo, sha, report, ci, call, warn) -> str | None:
+def _post_check_run(delivery: Delivery, repo, call: Call) -> str | None:
     """The gate's verdict as a check run on the commit, for branch protection; without
     ``checks: write`` the comment matters more, so that is a warning, not a failure."""
-    if not sha:
+    if not delivery.sha:
         return None
     try:
         return call(
-            lambda: post_check_run(repo, sha, report, details_url=ci.run_url),
-            f"creating the check run '{CHECK_NAME}' on {sha[:12]}",
+            lambda: post_check_run(
+                repo, delivery.sha, delivery.report, details_url=delivery.ci.run_url
+            ),
+            f"creating the check run '{CHECK_NAME}' on {delivery.sha[:12]}",
             CHECK_PERMISSION,
         )
     except GitHubPublishError as error:
-        warn(f"no check run for branch protection: {error}")
+        delivery.warn(f"no check run for branch protection: {error}")
         return None
 
 
-def _publish_plots(settings, report, repo, ci, sha, call, warn) -> PublishedPlots:
+def _publish_plots(delivery: Delivery, repo, call: Call) -> PublishedPlots:
+    settings, report, ci, sha = delivery.settings, delivery.report, delivery.ci, delivery.sha
     if settings.plots == "mlflow":
         return mlflow_plots(report.plots, report.mlflow_run_url, report.mlflow_run_id)
     if settings.plots != "branch" or not report.plots:
@@ -239,7 +280,7 @@ def _publish_plots(settings, report, repo, ci, sha, call, warn) -> PublishedPlot
             BRANCH_PERMISSION,
         )
     except GitHubPublishError as error:  # the report matters more than its pictures
-        warn(f"posting the report without plots: {error}")
+        delivery.warn(f"posting the report without plots: {error}")
         return PublishedPlots(
             note=f"_Plots not published: the token lacks `{BRANCH_PERMISSION}` or GitHub failed "
             "(see the run's logs)._"

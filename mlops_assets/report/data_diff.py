@@ -143,7 +143,7 @@ def base_data_section(repo: Path, branch: str, path: str, head: pd.DataFrame) ->
     when the base cannot be read, the section says why instead."""
     from mlops_assets.data.diff import BaseDataError, diff_tables, read_base_csv
     from mlops_assets.git.base import base_revision
-    from mlops_assets.git.cli import GitError
+    from mlops_assets.git.commands import GitError
 
     try:
         revision = base_revision(repo, branch)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops_assets.artifacts.atomic import write_text_atomic
+from mlops_assets.artifacts.layout import METRICS_FILE, PLOTS_DIR, PREDICTIONS_FILE, REPORT_FILE
 from mlops_assets.records import FeatureSet, Interval, TrainedModel
 from mlops_assets.report.markdown import render_report, with_reuse_note
 from mlops_assets.report.metrics import (
@@ -18,7 +19,7 @@ from mlops_assets.report.metrics import (
     per_class_metrics,
 )
 from mlops_assets.report.noise import bootstrap_interval
-from mlops_assets.report.paired import PREDICTIONS_FILE, row_keys, write_predictions
+from mlops_assets.report.paired import row_keys, write_predictions
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def evaluate(
     naive = naive_metrics(task, features.y_train, features.y_test, len(classes))
     multiclass = task == "multiclass_classification"
     per_class = per_class_metrics(features.y_test, y_out, classes) if multiclass else {}
-    plots = task_plots(task, features.y_test, y_out, trained.history, run_dir / "plots", classes)
+    plots = task_plots(task, features.y_test, y_out, trained.history, run_dir / PLOTS_DIR, classes)
     data = {
         "data hash (MD5)": features.data_hash,
         "features": len(features.feature_names),
@@ -100,9 +101,9 @@ def evaluate(
         plots=plots,
         markdown=markdown,
         metrics_path=write_text_atomic(
-            run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n"
+            run_dir / METRICS_FILE, json.dumps(metrics, indent=2) + "\n"
         ),
-        report_path=write_text_atomic(run_dir / "report.md", markdown),
+        report_path=write_text_atomic(run_dir / REPORT_FILE, markdown),
         predictions_path=write_predictions(
             run_dir / PREDICTIONS_FILE,
             row_keys(features.x_test, features.y_test),

@@ -17,8 +17,6 @@ from mlops_assets.report.noise import paired_difference_interval
 if TYPE_CHECKING:
     import numpy as np
 
-PREDICTIONS_FILE = "heldout_predictions.csv"
-
 
 def row_keys(x, y) -> np.ndarray:
     """A hash per held-out row, of its features and target, as hex strings."""

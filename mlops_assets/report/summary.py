@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from mlops_assets.artifacts.layout import MODEL_FILE, REPORT_FILE
 from mlops_assets.records import MetricsReport
 from mlops_assets.report.comment import headline_verdict
 from mlops_assets.report.promotions import registration_line
@@ -53,8 +54,8 @@ def run_summary(
     if report.registration is not None:
         lines.append(f"registry {registration_line(report.registration).replace('**', '')}")
     lines += [
-        f"model    {shown(home / 'model.keras')}",
-        f"report   {shown(home / 'report.md')}",
+        f"model    {shown(home / MODEL_FILE)}",
+        f"report   {shown(home / REPORT_FILE)}",
         f"comment  {comment_url or shown(comment_path)}",
     ]
     lines += [f"browse   {command}" for command in browse]

@@ -12,13 +12,13 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from mlops_assets.artifacts.layout import MODEL_FILE
 from mlops_assets.records import Baseline, Interval, ModelVersion, Promotion
 from mlops_assets.tracking.location import TrackingLocation
 
 CHAMPION = "champion"
 PROMOTION_TAG = "promotion."  # + the move's number, zero-padded: sorted as text, read in order
 METRIC_TAG = "metric."
-MODEL_FILE = "model.keras"
 
 
 class RegistryError(Exception):

@@ -12,3 +12,8 @@ def params_yaml(**sections: dict) -> str:
     for section, values in sections.items():
         params[section] = {**params[section], **values}
     return yaml.safe_dump(params, sort_keys=False)
+
+
+# A few epochs of a small network: enough for a run's plumbing, seconds to train.
+FAST = {"epochs": 3, "hidden_layers": [8], "early_stopping_patience": 0, "learning_rate": 0.02}
+FAST_PARAMS = params_yaml(train=FAST)  # the same, as a whole params.yaml (for a git commit)

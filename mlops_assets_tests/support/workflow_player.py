@@ -7,6 +7,8 @@ of ``env:``, ``with:`` and ``if:``, and runs each ``run:` step with bash in a fr
 source repository at the event's commit, setup-python a virtualenv that reuses the test
 environment's installed packages (no network), cache a directory shared between plays,
 upload-artifact a copy. An action without a local equivalent is an error, not a silent skip.
+A local composite action (``uses: ./.github/actions/...``, read from the checkout) is played
+step by step, its ``inputs`` context the step's ``with:`` over the action's defaults.
 """
 
 import json
@@ -207,6 +209,19 @@ class Event:
     base_ref: str = ""
 
 
+@dataclass
+class _Job:
+    """What the steps of one play share: the workspace, the job's environment (which actions
+    change for the steps after them), the runner's files, the results and the post steps."""
+
+    workspace: Path
+    env: dict[str, str]
+    files: dict[str, Path]
+    event: Event
+    result: PlayResult
+    post_steps: list = field(default_factory=list)
+
+
 class WorkflowPlayer:
     """Plays one job of ``workflow`` for ``event`` against a clone of ``source``.
 
@@ -297,35 +312,59 @@ class WorkflowPlayer:
             env.update({k: substitute(v, contexts) for k, v in scope.items()})
 
         result = PlayResult(workspace, root / "uploads", summary="")
-        post_steps = []
+        played = _Job(workspace, env, files, event, result)
         for number, step in enumerate(job["steps"], 1):
-            name = step.get("name") or step.get("uses") or f"step {number}"
-            status = "success" if result.succeeded else "failure"
-            if not _truthy(evaluate(_strip(step.get("if", "success()")), contexts, status)):
-                result.steps.append(StepResult(name, "skipped"))
-                continue
-            started = time.monotonic()
-            step_env = {
-                **env,
-                **{k: substitute(v, contexts) for k, v in step.get("env", {}).items()},
-            }
-            if "uses" in step:
-                action = step["uses"].split("@")[0]
-                inputs = {k: substitute(v, contexts) for k, v in step.get("with", {}).items()}
-                # An action's changes to the environment (PATH, ...) last for the whole job.
-                outcome, log, post = LOCAL_ACTIONS[action](self, inputs, workspace, env, event)
-                if post:
-                    post_steps.append(post)
-            else:
-                outcome, log = self._run(
-                    substitute(step["run"], contexts), workspace, step_env, step
-                )
-            result.steps.append(StepResult(name, outcome, log, time.monotonic() - started))
-            _apply_runner_files(files, env)
-        for post in post_steps:
+            self._play_step(step, f"step {number}", contexts, played)
+        for post in played.post_steps:
             post(result.succeeded)
         result.summary = files["GITHUB_STEP_SUMMARY"].read_text()
         return result
+
+    def _play_step(
+        self, step: dict, default_name: str, contexts: dict, job: _Job, outer_env=None, prefix=""
+    ) -> None:
+        """One step: skipped by its ``if:``, a local composite action's steps, an action's local
+        equivalent, or a ``run:`` script. ``outer_env`` is the ``env:`` of the step that used the
+        composite action this step belongs to."""
+        result = job.result
+        name = prefix + (step.get("name") or step.get("uses") or default_name)
+        status = "success" if result.succeeded else "failure"
+        if not _truthy(evaluate(_strip(step.get("if", "success()")), contexts, status)):
+            result.steps.append(StepResult(name, "skipped"))
+            return
+        step_env = {
+            **(outer_env or {}),
+            **{k: substitute(v, contexts) for k, v in step.get("env", {}).items()},
+        }
+        uses = step.get("uses", "")
+        if uses.startswith("./"):
+            self._play_composite(step, name, contexts, job, step_env)
+            return
+        started = time.monotonic()
+        if uses:
+            action = uses.split("@")[0]
+            inputs = {k: substitute(v, contexts) for k, v in step.get("with", {}).items()}
+            # An action's changes to the environment (PATH, ...) last for the whole job.
+            outcome, log, post = LOCAL_ACTIONS[action](
+                self, inputs, job.workspace, job.env, job.event
+            )
+            if post:
+                job.post_steps.append(post)
+        else:
+            outcome, log = self._run(
+                substitute(step["run"], contexts), job.workspace, {**job.env, **step_env}, step
+            )
+        result.steps.append(StepResult(name, outcome, log, time.monotonic() - started))
+        _apply_runner_files(job.files, job.env)
+
+    def _play_composite(self, step: dict, name: str, contexts: dict, job: _Job, step_env) -> None:
+        """A local composite action's steps, in order, as the runner expands them: its
+        ``inputs`` context is the step's ``with:`` over the action's defaults."""
+        action = load_local_action(job.workspace, step["uses"])
+        given = {k: substitute(v, contexts) for k, v in step.get("with", {}).items()}
+        inner = {**contexts, "inputs": action_inputs(action, given, step["uses"], contexts)}
+        for number, inner_step in enumerate(action["runs"]["steps"], 1):
+            self._play_step(inner_step, f"step {number}", inner, job, step_env, f"{name} / ")
 
     def _run(self, script: str, workspace: Path, env: dict, step: dict) -> tuple[str, str]:
         cwd = workspace / step.get("working-directory", ".")
@@ -475,6 +514,52 @@ LOCAL_ACTIONS = {
     "actions/cache": WorkflowPlayer.cache,
     "actions/upload-artifact": WorkflowPlayer.upload_artifact,
 }
+
+
+def load_local_action(root: Path, uses: str) -> dict:
+    """The composite action ``uses: ./<path>`` names, read from ``root`` (the checkout)."""
+    directory = root / uses.removeprefix("./")
+    found = [
+        directory / name for name in ("action.yml", "action.yaml") if (directory / name).is_file()
+    ]
+    if not found:
+        raise ValueError(f"{uses}: no action.yml in {directory} (is the repository checked out?)")
+    action = yaml.safe_load(found[0].read_text())
+    if action.get("runs", {}).get("using") != "composite":
+        raise ValueError(f"{uses}: the player plays composite actions only")
+    return action
+
+
+def action_inputs(action: dict, given: dict[str, str], uses: str, contexts: dict) -> dict:
+    """The ``inputs`` context of a composite action: ``given`` (a step's ``with:``) over the
+    declared defaults. An undeclared or a missing required input is an error (GitHub only warns
+    about the first; a typo would otherwise pass silently)."""
+    declared = action.get("inputs") or {}
+    if unknown := sorted(set(given) - set(declared)):
+        raise ValueError(f"{uses} declares no input {', '.join(unknown)}")
+    inputs = {}
+    for name, spec in declared.items():
+        if name in given:
+            inputs[name] = given[name]
+        elif "default" in spec:
+            inputs[name] = substitute(spec["default"], contexts)
+        elif spec.get("required"):
+            raise ValueError(f"{uses} needs the input {name}")
+        else:
+            inputs[name] = ""
+    return inputs
+
+
+def expanded_steps(steps: list[dict], root: Path) -> list[dict]:
+    """``steps`` with each local composite action replaced by its own steps, for checks that
+    read the workflow's steps without playing them."""
+    expanded = []
+    for step in steps:
+        if step.get("uses", "").startswith("./"):
+            expanded += expanded_steps(load_local_action(root, step["uses"])["runs"]["steps"], root)
+        else:
+            expanded.append(step)
+    return expanded
 
 
 def _strip(condition: Any) -> str:

@@ -7,23 +7,30 @@ from pathlib import Path
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from mlops_assets import run_tags
+from mlops_assets.artifacts.layout import (
+    LABELS_FILE,
+    METRICS_FILE,
+    PLOTS_DIR,
+    PREDICTIONS_FILE,
+    REPORT_FILE,
+)
 from mlops_assets.data.dataset import read_csv
 from mlops_assets.defs.config import GateConfig
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.defs.reuse import decisions_in_run, lookup
 from mlops_assets.git.base import committed_baseline
+from mlops_assets.github.context import base_branch
 from mlops_assets.params import TrainParams, flat
 from mlops_assets.records import Baseline, FeatureSet, MetricsReport, TrainedModel
 from mlops_assets.report.data_diff import base_data_section
 from mlops_assets.report.evaluation import evaluate
 from mlops_assets.report.gate import GateResult, evaluate_gate
 from mlops_assets.report.markdown import with_reuse_note
-from mlops_assets.report.paired import PREDICTIONS_FILE, compare_paired
+from mlops_assets.report.paired import compare_paired
 from mlops_assets.report.seeds import seed_line, seed_spread
 from mlops_assets.settings import project_dir
 from mlops_assets.tracking.mlflow_client import describe
-from mlops_assets.tracking.provenance import base_branch
 
 
 def baseline_predictions(
@@ -129,7 +136,7 @@ def metrics_report(
         return reuse.restore(report, metadata)
 
     model_path = store.adopt(Path(trained_model.path), context.run_id)
-    labels = Path(trained_model.path).with_name("labels.json")  # classification's labels
+    labels = Path(trained_model.path).with_name(LABELS_FILE)  # classification's labels
     if labels.is_file():
         store.adopt(labels, context.run_id)
     model_run = Path(trained_model.path).parent.name
@@ -178,7 +185,7 @@ def metrics_report(
             mlf.log_metrics(
                 {f"seeds_{headline}_mean": seeds.mean, f"seeds_{headline}_spread": seeds.spread}
             )
-        mlf.log_artifacts(str(run_dir / "plots"), artifact_path="plots")
+        mlf.log_artifacts(str(run_dir / PLOTS_DIR), artifact_path="plots")
         for path in (result.metrics_path, result.report_path, result.predictions_path):
             mlf.log_artifact(str(path))
         if (run_dir / labels.name).is_file():  # what a model restored from MLflow needs too
@@ -202,8 +209,8 @@ def metrics_report(
             **{f"test_{k}": v for k, v in metrics.items() if k != headline},
             **_gate_metadata(gate),
             "report": MetadataValue.md(result.markdown),
-            "metrics_path": MetadataValue.path(str(published / "metrics.json")),
-            "report_path": MetadataValue.path(str(published / "report.md")),
+            "metrics_path": MetadataValue.path(str(published / METRICS_FILE)),
+            "report_path": MetadataValue.path(str(published / REPORT_FILE)),
             "run_dir": MetadataValue.path(str(run_dir)),
         },
     )

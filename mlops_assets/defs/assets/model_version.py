@@ -9,7 +9,8 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 from mlops_assets import run_tags
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
-from mlops_assets.git.cli import git_or_none
+from mlops_assets.git.checkout import git_tags, uncommitted_sources
+from mlops_assets.git.commands import git_or_none
 from mlops_assets.github.context import pull_request_number
 from mlops_assets.promotion import (
     CHAMPION,
@@ -22,7 +23,6 @@ from mlops_assets.promotion import (
 from mlops_assets.records import MetricsReport, ModelVersion, Registration, TrainedModel
 from mlops_assets.report.promotions import ledger_table, registration_line
 from mlops_assets.settings import project_dir
-from mlops_assets.tracking.provenance import git_tags, uncommitted_sources
 
 
 def _pr_number(context: AssetExecutionContext) -> str:

@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from mlops_assets import run_tags
 from mlops_assets.artifacts.atomic import write_text_atomic
+from mlops_assets.artifacts.layout import LABELS_FILE, MODEL_FILE
 from mlops_assets.defs.config import TrainConfig
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
@@ -17,8 +18,6 @@ from mlops_assets.params import TrainParams, flat
 from mlops_assets.records import FeatureSet, TrainedModel
 from mlops_assets.settings import project_dir
 
-MODEL_FILE = "model.keras"
-LABELS_FILE = "labels.json"
 PROGRESS_LINES = 10
 
 

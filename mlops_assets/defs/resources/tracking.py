@@ -21,6 +21,7 @@ from pydantic import Field
 
 from mlops_assets import run_tags, settings
 from mlops_assets.defs.run_status import mlflow_status_for
+from mlops_assets.git.checkout import git_tags
 from mlops_assets.records import Baseline, ModelVersion, Promotion
 from mlops_assets.settings import project_dir
 from mlops_assets.tracking import mlflow_client, registry
@@ -31,7 +32,7 @@ from mlops_assets.tracking.location import (
     local_tracking_uri,
     resolve_location,
 )
-from mlops_assets.tracking.provenance import ci_tags, git_tags
+from mlops_assets.tracking.provenance import ci_tags
 
 
 class MlflowTracking(ConfigurableResource):
