@@ -17,7 +17,7 @@ from mlops_assets.data.diff import (
     ks_drift,
     read_base_csv,
 )
-from mlops_assets.report.data_diff import data_diff_section
+from mlops_assets.report.data_diff import base_data_section, data_diff_section
 from mlops_assets.settings import project_dir
 from mlops_assets_tests.support.git_repo import GitRepo
 
@@ -269,6 +269,38 @@ def test_the_section_tables_the_flagged_column_and_collapses_the_rest(diabetes):
     assert all(f"| `{name}` |" in others for name in ("age", "sex", "s6", "target"))
     assert "`bmi` |" not in others
     assert others.rstrip().endswith("</details>")
+
+
+def test_a_small_appended_batch_with_a_unit_change_is_flagged_in_the_comment(tmp_path):
+    """40 copied rows with bmi + 8 (1.8 std) vanish among 482 in a whole-file KS; the comment
+    must still name bmi, say the added rows differ, and show where min, mean and max went."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit({"data/diabetes.csv": SAMPLE_CSV.read_text()}, "the sample")
+    repo.git("checkout", "--quiet", "-b", "more-patients")
+    base = pd.read_csv(SAMPLE_CSV)
+    batch = base.sample(40, random_state=0).assign(bmi=lambda f: f["bmi"] + 8)
+    repo.commit({"data/diabetes.csv": pd.concat([base, batch]).to_csv(index=False)}, "40 more")
+    csv = repo.path / "data" / "diabetes.csv"
+
+    section = base_data_section(repo.path, "main", "data/diabetes.csv", pd.read_csv(csv))
+
+    assert "**+40 rows**, −0 rows (442 → 482)" in section
+    assert "No column flagged" not in section
+    flagged, others = section.split("<details><summary>Other columns (10)</summary>")
+    header = next(line for line in flagged.splitlines() if line.startswith("| column |"))
+    cells = [cell.strip() for cell in header.strip("|").split("|")]
+    [bmi_row] = [line for line in flagged.splitlines() if line.startswith("| `bmi` |")]
+    bmi = dict(zip(cells, (cell.strip() for cell in bmi_row.strip("|").split("|")), strict=True))
+    assert bmi["why"].startswith("added rows differ (KS p = ")
+    old, new = base["bmi"], pd.concat([base, batch])["bmi"]
+    assert bmi["min"] == f"{old.min():.4g}"  # the batch adds no new low: unchanged, one value
+    assert bmi["mean"] == f"{old.mean():.4g} → {new.mean():.4g}"
+    assert bmi["max"] == f"{old.max():.4g} → {new.max():.4g}"
+    added = batch["bmi"]
+    assert bmi["added rows (min / mean / max)"] == (
+        f"{added.min():.4g} / {added.mean():.4g} / {added.max():.4g}"
+    )
+    assert "`age`" not in flagged and "| `age` |" in others  # copied unchanged: not flagged
 
 
 def test_the_section_without_a_diff_says_why():
