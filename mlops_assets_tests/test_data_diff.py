@@ -17,7 +17,7 @@ from mlops_assets.data.diff import (
     ks_drift,
     read_base_csv,
 )
-from mlops_assets.report.data_diff import data_diff_section
+from mlops_assets.report.data_diff import base_data_section, data_diff_section
 from mlops_assets.settings import project_dir
 from mlops_assets_tests.support.git_repo import GitRepo
 
@@ -61,6 +61,50 @@ def test_appended_rows_with_a_shifted_feature_flag_that_feature(diabetes):
     assert target.ks_pvalue > 0.01 and not target.flagged
     assert [c.name for c in diff.columns[1:]] == sorted(c.name for c in diff.columns[1:])
     assert not diff.unchanged
+
+
+def test_the_added_rows_are_tested_alone_and_counted_with_multiplicity(diabetes):
+    copies = diabetes.sample(40, random_state=1)  # rows the base already has, once each
+    diff = diff_tables(diabetes, pd.concat([diabetes, copies]))
+
+    assert (diff.rows_added, diff.rows_removed) == (40, 0)
+    assert not diff.flagged  # resampled from the base: no column moved
+    bmi = by_name(diff, "bmi")
+    assert bmi.new_rows == 40
+    assert (bmi.new_min, bmi.new_max) == (copies["bmi"].min(), copies["bmi"].max())
+    assert bmi.new_mean == pytest.approx(copies["bmi"].mean())
+    assert bmi.new_ks_pvalue == pytest.approx(stats.ks_2samp(diabetes["bmi"], copies["bmi"]).pvalue)
+    assert (bmi.base_min, bmi.head_max) == (diabetes["bmi"].min(), diabetes["bmi"].max())
+
+    both = by_name(diff_tables(diabetes, with_shifted_bmi(diabetes)), "bmi")
+    assert [reason.split(" (")[0] for reason in both.reasons] == [
+        "distribution shifted",
+        "added rows differ",
+    ]
+
+
+def test_with_a_key_changed_rows_join_the_added_ones():
+    rng = np.random.default_rng(5)
+    base = pd.DataFrame({"id": range(300), "height": rng.normal(1.7, 0.1, 300)})
+    head = base.copy()
+    head.loc[:29, "height"] *= 100  # 30 rows entered in cm
+    head = pd.concat([head, pd.DataFrame({"id": [300, 301], "height": [170.0, 180.0]})])
+
+    height = by_name(diff_tables(base, head, key="id"), "height")
+
+    assert height.new_rows == 32 and height.new_min > 100
+    assert any(reason.startswith("added or changed rows differ") for reason in height.reasons)
+
+
+def test_a_replaced_file_is_not_tested_twice(diabetes):
+    head = diabetes.assign(bmi=diabetes["bmi"] + 8)  # every row differs: all are added
+
+    diff = diff_tables(diabetes, head)
+
+    assert (diff.rows_added, diff.rows_removed) == (442, 442)
+    bmi = by_name(diff, "bmi")
+    assert bmi.new_rows == 442 and bmi.new_ks_pvalue is None
+    assert bmi.reasons == [f"distribution shifted (KS p = {bmi.ks_pvalue:.2g} < 0.01)"]
 
 
 def test_rows_are_compared_as_multisets():
@@ -178,6 +222,12 @@ def test_the_large_sample_ks_agrees_with_scipy():
     assert statistic == pytest.approx(expected.statistic, rel=1e-12)
     assert pvalue == pytest.approx(expected.pvalue, rel=0.01)
     assert ks_drift(base[:1], head) is None
+    # A small batch against a large base, and a mid-size pair: scipy's own p-value, exactly.
+    for first, second in ((base, head[:2_000] + 0.2), (base[:30_000], head[:20_000])):
+        expected = stats.ks_2samp(first, second)
+        statistic, pvalue = ks_drift(first, second)
+        assert statistic == pytest.approx(expected.statistic, rel=1e-12)
+        assert pvalue == pytest.approx(expected.pvalue, rel=1e-9)
 
 
 def test_a_million_rows_diff_without_error():
@@ -262,13 +312,48 @@ def test_the_section_tables_the_flagged_column_and_collapses_the_rest(diabetes):
     assert title == "### What changed in the data"
     assert summary.startswith("**+100 rows**, −0 rows (442 → 542) · columns: +1 (`bmi2`), −0")
     flagged_table, others = section.split("<details><summary>Other columns (10)</summary>")
-    assert "| column | why | missing | mean | std | KS p-value |" in flagged_table
+    assert (
+        "| column | why | missing | min | mean | max | std | KS p-value "
+        "| added rows (min / mean / max) |" in flagged_table
+    )
     [bmi_row] = [line for line in flagged_table.splitlines() if line.startswith("| `bmi` |")]
     assert "distribution shifted" in bmi_row and " → " in bmi_row
     assert "`age`" not in flagged_table
     assert all(f"| `{name}` |" in others for name in ("age", "sex", "s6", "target"))
     assert "`bmi` |" not in others
     assert others.rstrip().endswith("</details>")
+
+
+def test_a_small_appended_batch_with_a_unit_change_is_flagged_in_the_comment(tmp_path):
+    """40 copied rows with bmi + 8 (1.8 std) vanish among 482 in a whole-file KS; the comment
+    must still name bmi, say the added rows differ, and show where min, mean and max went."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit({"data/diabetes.csv": SAMPLE_CSV.read_text()}, "the sample")
+    repo.git("checkout", "--quiet", "-b", "more-patients")
+    base = pd.read_csv(SAMPLE_CSV)
+    batch = base.sample(40, random_state=0).assign(bmi=lambda f: f["bmi"] + 8)
+    repo.commit({"data/diabetes.csv": pd.concat([base, batch]).to_csv(index=False)}, "40 more")
+    csv = repo.path / "data" / "diabetes.csv"
+
+    section = base_data_section(repo.path, "main", "data/diabetes.csv", pd.read_csv(csv))
+
+    assert "**+40 rows**, −0 rows (442 → 482)" in section
+    assert "No column flagged" not in section
+    flagged, others = section.split("<details><summary>Other columns (10)</summary>")
+    header = next(line for line in flagged.splitlines() if line.startswith("| column |"))
+    cells = [cell.strip() for cell in header.strip("|").split("|")]
+    [bmi_row] = [line for line in flagged.splitlines() if line.startswith("| `bmi` |")]
+    bmi = dict(zip(cells, (cell.strip() for cell in bmi_row.strip("|").split("|")), strict=True))
+    assert bmi["why"].startswith("added rows differ (KS p = ")
+    old, new = base["bmi"], pd.concat([base, batch])["bmi"]
+    assert bmi["min"] == f"{old.min():.4g}"  # the batch adds no new low: unchanged, one value
+    assert bmi["mean"] == f"{old.mean():.4g} → {new.mean():.4g}"
+    assert bmi["max"] == f"{old.max():.4g} → {new.max():.4g}"
+    added = batch["bmi"]
+    assert bmi["added rows (min / mean / max)"] == (
+        f"{added.min():.4g} / {added.mean():.4g} / {added.max():.4g}"
+    )
+    assert "`age`" not in flagged and "| `age` |" in others  # copied unchanged: not flagged
 
 
 def test_the_section_without_a_diff_says_why():

@@ -1,7 +1,9 @@
 """The "What changed in the data" section of the pull-request comment: pure Markdown rendering.
 
-The flagged columns come first in a table, each with why; the rest are collapsed, so a reviewer
-sees what needs a look without scrolling past every column that did not move.
+The flagged columns come first in a table, each with why and where its min, mean and max went
+(and the new rows' own, when rows were added: a unit mistake in a small batch shows there); the
+rest are collapsed, so a reviewer sees what needs a look without scrolling past every column that
+did not move.
 """
 
 from __future__ import annotations
@@ -81,6 +83,25 @@ def _moves(column: ColumnDiff) -> list[str]:
     ]
 
 
+def _flagged_row(column: ColumnDiff, new_rows: bool) -> list[str]:
+    """A flagged column's cells: why, missing, min, mean, max (base → head), std, KS p-value, and
+    with new rows in the diff their min / mean / max."""
+    cells = [
+        _code(column.name),
+        _cell("; ".join(column.reasons)),
+        _arrow(_share(column.base_missing), _share(column.head_missing)),
+        _arrow(_num(column.base_min), _num(column.head_min)),
+        _arrow(_num(column.base_mean), _num(column.head_mean)),
+        _arrow(_num(column.base_max), _num(column.head_max)),
+        _arrow(_num(column.base_std), _num(column.head_std)),
+        _num(column.ks_pvalue),
+    ]
+    if new_rows:
+        shown = (column.new_min, column.new_mean, column.new_max)
+        cells.append(" / ".join(_num(value) for value in shown) if column.new_rows else "—")
+    return cells
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = [
         "| " + " | ".join(header) + " |",
@@ -117,12 +138,19 @@ def data_diff_section(diff: DataDiff | None, note: str = "") -> str:
     others = [column for column in diff.columns if not column.flagged]
     lines.append("")
     if flagged:
-        lines += _table(
-            ["column", "why", "missing", "mean", "std", "KS p-value"],
-            [[_code(c.name), _cell("; ".join(c.reasons)), *_moves(c)] for c in flagged],
-        )
+        header = ["column", "why", "missing", "min", "mean", "max", "std", "KS p-value"]
+        new_rows = diff.rows_added > 0 or bool(diff.rows_changed)
+        if new_rows:
+            header.append(
+                ("added rows" if diff.key is None else "added or changed rows")
+                + " (min / mean / max)"
+            )
+        lines += _table(header, [_flagged_row(c, new_rows) for c in flagged])
     else:
-        lines.append(f"No column flagged (KS p < {diff.alpha:g}, missing share, new categories).")
+        lines.append(
+            f"No column flagged (KS p < {diff.alpha:g} over all rows or the added ones, "
+            "missing share, new categories)."
+        )
     if others:
         lines += [
             "",
