@@ -20,7 +20,7 @@ CHECK_TENSORFLOW = @case '$(TENSORFLOW)' in tensorflow|cpu) ;; \
 		[ "$$installed" = '$(TENSORFLOW)' ] || { echo "$(VENV) has the TensorFlow extra \
 	'$$installed', not '$(TENSORFLOW)': remove $(VENV) to switch" >&2; exit 2; }; fi
 
-.PHONY: install install-dev run dev test lint bench clean
+.PHONY: install install-dev run dev test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,8 +54,13 @@ run: install
 dev: install | $(DAGSTER_HOME)
 	$(BIN)/dagster dev -w workspace.yaml
 
+# Everything, with the 25 slowest tests listed (CI runs this).
 test: install-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
+
+# The tests that neither train, start a server or Dagster process, nor run the pipeline.
+test-fast: install-dev
+	$(BIN)/python -m pytest -m "not pipeline" --durations=10
 
 lint: install-dev
 	$(BIN)/ruff check mlops_assets mlops_assets_tests bench scripts

@@ -21,6 +21,7 @@ from mlops_assets_tests.support.fake_github import fake_github  # noqa: F401  (a
 pytest_plugins = [
     "mlops_assets_tests.support.tracking_servers",  # real MLflow servers on loopback
     "mlops_assets_tests.support.github_actions",  # `actions`: Actions variables for fake GitHub
+    "mlops_assets_tests.support.tiers",  # the pipeline and slow marks, and their time rules
 ]
 
 ALL_ASSETS = RETRAIN_ASSETS
