@@ -7,7 +7,7 @@ be imported by it.
 from bench.common import Figure, interleaved, median, python_case, run_python
 
 LOAD = (
-    "import sys, mlops_assets; mlops_assets.defs.get_repository_def(); "
+    "import sys, mlops_assets; mlops_assets.code_location.get_repository_def(); "
     "print(sorted(m for m in ('tensorflow', 'keras', 'mlflow', 'pandas') if m in sys.modules))"
 )
 

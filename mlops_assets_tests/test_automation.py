@@ -286,7 +286,7 @@ def test_the_schedule_cron_comes_from_the_environment_and_a_bad_one_is_named(mon
 def test_the_automation_keeps_the_code_location_light():
     code = (
         "import sys, mlops_assets; "
-        "assert mlops_assets.defs.get_sensor_def('github_pull_requests'); "
+        "assert mlops_assets.code_location.get_sensor_def('github_pull_requests'); "
         "print(sorted(m for m in ('github', 'git', 'tensorflow', 'mlflow') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

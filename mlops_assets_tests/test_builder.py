@@ -3,10 +3,13 @@ it; editing it retrains, a broken reference fails before training and leaves ``l
 
 import textwrap
 
+import pytest
 from dagster import AssetKey
 
 from mlops_assets_tests.conftest import FAST_TRAIN
 from mlops_assets_tests.support.cli_project import CliProject
+
+pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
 
 NO_ARGUMENTS = """
 import keras

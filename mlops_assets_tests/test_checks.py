@@ -138,6 +138,7 @@ def check_results(result) -> dict[str, object]:
     }
 
 
+@pytest.mark.pipeline
 def test_checks_pass_on_the_sample_and_a_failed_model_gate_fails_the_run_after_the_comment(
     workspace,
 ):
@@ -171,6 +172,7 @@ def test_checks_pass_on_the_sample_and_a_failed_model_gate_fails_the_run_after_t
     assert failure.step_key == "pr_comment_model_gate"
 
 
+@pytest.mark.pipeline
 def test_duplicate_heavy_data_is_refused_before_training(workspace, tmp_path):
     rows = SAMPLE_CSV.read_text().splitlines()
     duplicated = tmp_path / "duplicated.csv"

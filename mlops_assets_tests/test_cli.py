@@ -9,10 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from dagster import AssetKey
 
 from mlops_assets.definitions import defs
 from mlops_assets_tests.conftest import FAST_TRAIN
+
+pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
 
 BIN = Path(sys.executable).parent
 TINY = json.dumps({"ops": {"trained_model": {"config": FAST_TRAIN}}})

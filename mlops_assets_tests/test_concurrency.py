@@ -15,6 +15,8 @@ from mlops_assets_tests.support.cli_project import CliProject
 from mlops_assets_tests.support.params import FAST
 from mlops_assets_tests.support.run_watch import holder, training, wait_for
 
+pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
+
 SHORT = {**FAST, "epochs": 60}  # long enough for a second run to start meanwhile
 LONG = {**FAST, "epochs": 5000}  # stopped long before its end
 

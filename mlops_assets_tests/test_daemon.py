@@ -15,6 +15,8 @@ from mlops_assets_tests.support.git_repo import project_repository
 from mlops_assets_tests.support.params import FAST_PARAMS
 from mlops_assets_tests.support.processes import process_group
 
+pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
+
 SENSOR = "git_changes"
 DEADLINE_SECONDS = 240  # the daemon's startup, one tick, one few-epoch run on a busy machine
 

@@ -25,6 +25,8 @@ from mlops_assets_tests.support.git_repo import project_repository
 from mlops_assets_tests.support.params import params_yaml
 from mlops_assets_tests.support.processes import process_group
 
+pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
+
 ROOT = project_dir()
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent

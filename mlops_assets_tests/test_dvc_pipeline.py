@@ -95,6 +95,7 @@ def test_dvc_yaml_has_one_stage_per_asset_with_the_same_edges():
     assert dvc_edges == dagster_edges()
 
 
+@pytest.mark.pipeline
 def test_each_stage_runs_its_asset_on_its_params_and_produces_its_stored_output():
     stages = dvc_stages()
     upstream = {}
@@ -122,6 +123,7 @@ def test_each_stage_runs_its_asset_on_its_params_and_produces_its_stored_output(
     assert metrics_outs[PLOTS] == (False, True, False)
 
 
+@pytest.mark.pipeline
 def test_dvc_compares_params_metrics_and_plots_between_two_commits(tmp_path):
     """A fresh checkout of the DVC layout; the real assets write the metrics DVC reads."""
     root = tmp_path / "clone"
@@ -176,6 +178,7 @@ def test_dvc_param_overrides_and_dagster_string_selections_parse_side_by_side():
     assert {key.to_user_string() for key in selected} == {"raw_data", "features"}
 
 
+@pytest.mark.pipeline
 def test_a_run_that_changes_nothing_leaves_dvc_status_clean(tmp_path):
     """The stages' outs are stamps that hold no time or run id: after a run on a clean checkout
     of main promoted its model, a run that reused everything rewrites none (issue 28)."""

@@ -7,6 +7,8 @@ import pytest
 from mlops_assets_tests.conftest import run_config
 from mlops_assets_tests.support.snapshots import snapshot
 
+pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
+
 
 @pytest.fixture
 def promoted(workspace):

@@ -22,6 +22,8 @@ from mlops_assets_tests.support.run_watch import holder, training, wait_for
 from mlops_assets_tests.support.snapshots import snapshot
 from mlops_assets_tests.support.tracking_servers import free_port, mlflow_server, server_env
 
+pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
+
 NO_RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
 
 

@@ -372,6 +372,7 @@ def test_a_bad_target_setting_is_named(fake_github, actions, tmp_path):
     assert fake_github.requests == []
 
 
+@pytest.mark.pipeline
 def test_the_asset_posts_and_the_token_never_reaches_the_event_log(
     fake_github, actions, tmp_path, monkeypatch
 ):

@@ -213,6 +213,7 @@ def mlflow_env(tracking: MlflowTracking):
     return mlflow_client.connected(tracking.location())
 
 
+@pytest.mark.pipeline
 def test_champion_pr_candidates_ledger_and_rollback_on_an_mlflow3_server(
     tmp_path, workspace, mlflow3_server, monkeypatch
 ):
@@ -222,6 +223,7 @@ def test_champion_pr_candidates_ledger_and_rollback_on_an_mlflow3_server(
     lifecycle(Project(tmp_path / "project", workspace, tracking, monkeypatch))
 
 
+@pytest.mark.pipeline
 def test_champion_pr_candidates_ledger_and_rollback_on_dagshubs_mlflow_2_line(
     tmp_path, workspace, dagshub_server, monkeypatch
 ):
@@ -233,6 +235,7 @@ def test_champion_pr_candidates_ledger_and_rollback_on_dagshubs_mlflow_2_line(
     lifecycle(Project(tmp_path / "project", workspace, tracking, monkeypatch))
 
 
+@pytest.mark.pipeline
 def test_rollback_with_nothing_to_roll_back_to_fails_clearly_and_changes_nothing(
     tmp_path, workspace, monkeypatch
 ):
@@ -278,6 +281,7 @@ def test_the_code_location_loads_with_the_rollback_job():
     assert {"retrain", "rollback"} <= {job.name for job in repository.get_all_jobs()}
 
 
+@pytest.mark.pipeline
 def test_a_pruned_run_directory_is_restored_from_the_registry(tmp_path, workspace, monkeypatch):
     project = Project(tmp_path / "project", workspace, workspace.resources["tracking"], monkeypatch)
     _, registration = project.run()

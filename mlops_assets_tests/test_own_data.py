@@ -124,6 +124,7 @@ QUALITY = {  # one setting for all three: small data, a small network, no early 
 }
 
 
+@pytest.mark.pipeline
 def test_string_labels_train_and_the_saved_model_predicts_raw_rows(workspace, tmp_path):
     from mlops_assets.modeling.keras_model import load_model, predict, predict_labels
 
@@ -166,6 +167,7 @@ def test_string_labels_train_and_the_saved_model_predicts_raw_rows(workspace, tm
     assert set(predict_labels(model, rows, ["Normal", "Disease"])) <= {"Normal", "Disease"}
 
 
+@pytest.mark.pipeline
 def test_multiclass_reports_macro_f1_per_class_metrics_and_a_confusion_matrix(workspace, tmp_path):
     data = {
         "path": str(cleveland_csv(tmp_path)),
@@ -191,7 +193,7 @@ def test_multiclass_reports_macro_f1_per_class_metrics_and_a_confusion_matrix(wo
     assert re.search(r"\| cp +\| categorical \(integer, declared\)", markdown)
 
 
-@pytest.mark.slow
+@pytest.mark.pipeline
 @pytest.mark.parametrize("case", ["heart", "cleveland", "wine", "diabetes"])
 def test_acceptance_no_worse_than_logistic_regression_on_the_same_split(workspace, tmp_path, case):
     """Held-out headline within 0.02 of one-hot, standardised logistic regression (ROC AUC for

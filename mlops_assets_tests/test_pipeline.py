@@ -8,6 +8,8 @@ import pytest
 
 from mlops_assets_tests.conftest import SAMPLE_CSV, run_config
 
+pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
+
 
 def test_graph_materialises_every_asset_and_promotes_a_complete_run(workspace):
     result = workspace.materialize()
@@ -97,7 +99,6 @@ def test_a_single_asset_can_be_rematerialised_from_stored_upstream_outputs(works
     assert first.run_id in str(first_dir)
 
 
-@pytest.mark.slow
 def test_binary_classification_on_breast_cancer_reaches_auc_097(workspace, breast_cancer_csv):
     config = run_config(
         data={"path": str(breast_cancer_csv), "task": "binary_classification"},
@@ -127,7 +128,7 @@ def test_training_is_deterministic_for_the_same_inputs(workspace, tmp_path):
 def test_loading_the_code_location_imports_no_heavy_library():
     code = (
         "import sys, mlops_assets; "
-        "assert mlops_assets.defs.get_job_def('retrain'); "
+        "assert mlops_assets.code_location.get_job_def('retrain'); "
         "print(sorted(m for m in ('tensorflow', 'keras', 'mlflow', 'pandas', 'sklearn') "
         "if m in sys.modules))"
     )

@@ -3,10 +3,13 @@ and launches whenever the data, a parameter, the code or the settings did."""
 
 import time
 
+import pytest
 from dagster import AssetKey
 
 from mlops_assets_tests.support.cli_project import CliProject
 from mlops_assets_tests.support.params import FAST
+
+pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
 
 LAUNCHED = "trained_model:"  # a step's line: only a launched run prints one
 

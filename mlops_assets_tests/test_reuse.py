@@ -14,6 +14,8 @@ from mlops_assets.report.markdown import with_reuse_note
 from mlops_assets_tests.conftest import ALL_ASSETS, FAST_TRAIN, run_config
 from mlops_assets_tests.support.cli_project import CliProject
 
+pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
+
 ASSETS = ["raw_data", "features", "trained_model", "metrics_report"]
 
 

@@ -4,9 +4,13 @@ with a warning, a run directory deleted by hand is trained again, and a dangling
 
 import shutil
 
+import pytest
+
 from mlops_assets.artifacts.store import RunArtifacts
 from mlops_assets_tests.support.cli_project import CliProject
 from mlops_assets_tests.support.params import FAST
+
+pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
 
 
 def reused(project: CliProject, asset: str) -> bool:

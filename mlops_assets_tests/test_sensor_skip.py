@@ -13,6 +13,8 @@ from mlops_assets.defs.sensors import drop_unchanged, git_changes_sensor
 from mlops_assets_tests.conftest import ALL_ASSETS, FAST_TRAIN, SAMPLE_CSV, run_config
 from mlops_assets_tests.support.git_repo import GitRepo
 
+pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
+
 REPO = Path(__file__).resolve().parents[1]
 
 

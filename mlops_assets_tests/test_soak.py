@@ -21,6 +21,8 @@ from mlops_assets_tests.support.git_repo import project_repository
 from mlops_assets_tests.support.params import FAST_PARAMS
 from mlops_assets_tests.support.processes import process_group
 
+pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
+
 RUNS = 10
 FORCED = {0, 4, 8}  # these retrain; the others reuse what the last one made
 DEADLINE_SECONDS = 480

@@ -158,6 +158,7 @@ def test_ci_tags_name_the_pull_request_and_the_workflow_run():
 # --- the current MLflow line, basic auth --------------------------------------------------------
 
 
+@pytest.mark.pipeline
 def test_a_run_on_an_mlflow3_server_has_params_curves_model_artifacts_tags_and_a_baseline(
     workspace, mlflow3_server, monkeypatch
 ):
@@ -222,6 +223,7 @@ def test_a_run_on_an_mlflow3_server_has_params_curves_model_artifacts_tags_and_a
     assert tracking.baseline("release") is None
 
 
+@pytest.mark.pipeline
 def test_a_failing_step_ends_the_run_failed_and_names_the_asset(
     tmp_path, mlflow3_server, monkeypatch
 ):
@@ -287,6 +289,7 @@ def dagshub_env(monkeypatch, server, token):
     monkeypatch.setenv("DAGSHUB_CLIENT_HOST", server.host)
 
 
+@pytest.mark.pipeline
 def test_a_run_on_dagshubs_mlflow_2_line_records_curves_and_the_model_as_artifacts(
     workspace, dagshub_server, monkeypatch, caplog, capfd
 ):
@@ -350,6 +353,7 @@ def test_a_wrong_dagshub_token_names_the_token_variable_and_is_never_logged(
     assert secret not in event_log_text(instance, result.run_id)
 
 
+@pytest.mark.pipeline
 def test_when_the_model_upload_fails_after_training_the_error_says_where_the_model_is(
     workspace, dagshub_server, monkeypatch
 ):

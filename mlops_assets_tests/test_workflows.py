@@ -218,6 +218,7 @@ def count_runs(dagster_home: Path) -> int:
         return db.execute("select count(*) from runs").fetchone()[0]
 
 
+@pytest.mark.pipeline
 def test_playing_main_then_a_pull_request_carries_the_baseline_in_the_cache_alone(tmp_path):
     """The retrain workflow as GitHub runs it, against the fake GitHub API: a push to main, then
     a PR that nudges the learning rate, each in a fresh clone that gets only what the workflow's

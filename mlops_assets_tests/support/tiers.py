@@ -15,6 +15,18 @@ import pytest
 FAST_SECONDS = 10.0
 SLOW_SECONDS = 90.0
 
+# A test that asks for one of these trains, or starts a server: it is in the pipeline tier
+# without saying so. Modules that run the CLI or a daemon throughout say it once at the top
+# (``pytestmark = pytest.mark.pipeline``); the rest mark their tests one by one.
+PIPELINE_FIXTURES = {
+    "workspace",  # materialises the assets in process
+    "cli_project",  # `mlops-assets run` / `dagster asset materialize` subprocesses
+    "mlflow3_server",
+    "dagshub_server",
+    "postgres_server",
+    "daemon",
+}
+
 _breaches: list[str] = []
 
 
@@ -27,6 +39,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.pipeline)
         mark = item.get_closest_marker("slow")
         if mark is not None and not mark.kwargs.get("reason"):
             raise pytest.UsageError(f"{item.nodeid}: a slow mark says why (reason=...)")
