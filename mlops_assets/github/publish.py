@@ -34,7 +34,7 @@ from mlops_assets.github.retry import (
     call_with_retries,
 )
 from mlops_assets.github.sticky_comment import PERMISSION, pull_request_of_commit, upsert_comment
-from mlops_assets.records import MetricsReport
+from mlops_assets.records import MetricsReport, Registration
 from mlops_assets.redaction import redact_secret
 from mlops_assets.report.comment import CommentLinks, PublishedPlots, render_comment, sticky_marker
 from mlops_assets.settings import GitHubAccess
@@ -104,13 +104,15 @@ def publish_report(
     settings: PublishSettings,
     ci: CIContext,
     *,
+    registration: Registration | None = None,
     local_path: Path,
     log: Callable[[str], None],
     warn: Callable[[str], None],
     duration_seconds: float | None = None,
     tagged_pr: str | None = None,
 ) -> Publication:
-    """Render ``report`` and put it where reviewers look; a copy always lands in ``local_path``."""
+    """Render ``report`` (with ``registration``, what merging would do to the champion) and put
+    it where reviewers look; a copy always lands in ``local_path``."""
     settings.validated()
     payload = ci.event_payload()
     sha = commit_sha(ci, payload)
@@ -123,22 +125,36 @@ def publish_report(
     )
     reason = _local_reason(settings, ci, payload)
     if reason:
-        return _keep_local(report, key, links, local_path, ci, reason, log)
-    return _post(report, settings, ci, payload, sha, key, links, local_path, log, warn, tagged_pr)
-
-
-def _keep_local(report, key, links, local_path, ci, reason, log) -> Publication:
-    """The report in ``local_path`` and the job summary only, with its plots as local files."""
-    body = render_comment(
-        report, key=key, links=links, plots=local_plots(report.plots, local_path.parent)
+        return _keep_local(report, key, links, local_path, ci, reason, log, registration)
+    return _post(
+        report,
+        settings,
+        ci,
+        payload,
+        sha,
+        key,
+        links,
+        local_path,
+        log,
+        warn,
+        tagged_pr,
+        registration,
     )
+
+
+def _keep_local(report, key, links, local_path, ci, reason, log, registration) -> Publication:
+    """The report in ``local_path`` and the job summary only, with its plots as local files."""
+    plots = local_plots(report.plots, local_path.parent)
+    body = render_comment(report, key=key, registration=registration, links=links, plots=plots)
     write_text_atomic(local_path, body)
     summary = " and the job summary" if append_step_summary(ci, body) else ""
     log(f"not posting to GitHub: {reason}; wrote the report to {local_path}{summary}")
     return Publication("local file", reason, body)
 
 
-def _post(report, settings, ci, payload, sha, key, links, local_path, log, warn, tagged_pr):
+def _post(
+    report, settings, ci, payload, sha, key, links, local_path, log, warn, tagged_pr, registration
+):
     """The report as a sticky comment where ``ci`` says (or ``comment_on``, or the PR the run
     was tagged with), with its check run; a copy in ``local_path`` and the job summary. When
     GitHub stays unavailable beyond the retry budget, the run's results stand: the report is
@@ -178,14 +194,15 @@ def _post(report, settings, ci, payload, sha, key, links, local_path, log, warn,
             )
         except GitHubUnavailable as error:
             warn(f"not posted: {error}")
-            return _keep_local(report, key, links, local_path, ci, f"not posted: {error}", log)
+            reason = f"not posted: {error}"
+            return _keep_local(report, key, links, local_path, ci, reason, log, registration)
         reason = f"{ci.event_name or 'push'}: open pull request whose head is {sha[:12]}"
         if thread is None:
             thread = CommentThread("commit", sha)
             reason = f"{ci.event_name or 'push'}: no open pull request has head {sha[:12]}"
 
     plots = _publish_plots(settings, report, repo, ci, sha, call, warn)
-    body = render_comment(report, key=key, links=links, plots=plots)
+    body = render_comment(report, key=key, registration=registration, links=links, plots=plots)
     write_text_atomic(local_path, body)  # kept, with the job summary, even if GitHub refuses it
     append_step_summary(ci, body)
     try:

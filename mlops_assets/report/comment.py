@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_assets.records import MetricsReport
+from mlops_assets.records import MetricsReport, Registration
 from mlops_assets.report.metrics import HIGHER_IS_BETTER
 from mlops_assets.report.promotions import promotions_section, registration_line
 from mlops_assets.report.seeds import seed_line
@@ -140,7 +140,7 @@ def _change(delta: float | None, baseline: float | None) -> str:
     return text
 
 
-def status_section(report: MetricsReport) -> str:
+def status_section(report: MetricsReport, registration: Registration | None = None) -> str:
     headline = report.headline
     value = report.metrics.get(headline)
     base = report.baseline.metrics.get(headline) if report.baseline else None
@@ -157,8 +157,8 @@ def status_section(report: MetricsReport) -> str:
     gate = "✅ **Quality gate passed**" if report.gate_passed else "❌ **Quality gate failed**"
     lines = [f"{gate} · **{headline}** {arrow} = **{_fmt(value)}** ({against}){spread}"]
     lines += reason_lines(report.gate_reasons)
-    if report.registration is not None:
-        lines += ["", registration_line(report.registration)]
+    if registration is not None:
+        lines += ["", registration_line(registration)]
     return "\n".join(lines)
 
 
@@ -253,10 +253,10 @@ def decisions_section(report: MetricsReport) -> str:
     return "\n".join(rows)
 
 
-def champion_history(report: MetricsReport) -> str:
-    if report.registration is None:
+def champion_history(report: MetricsReport, registration: Registration | None) -> str:
+    if registration is None:
         return ""
-    return promotions_section(report.registration, report.headline)
+    return promotions_section(registration, report.headline)
 
 
 def _downsample(values: Sequence[float], points: int) -> list[int]:
@@ -405,20 +405,22 @@ def render_comment(
     report: MetricsReport,
     *,
     key: str = "retrain",
+    registration: Registration | None = None,
     plots: PublishedPlots | None = None,
     links: CommentLinks | None = None,
     limit: int = GITHUB_BODY_LIMIT,
 ) -> str:
-    """The whole comment body, at most ``limit`` characters, starting with the sticky marker."""
+    """The whole comment body, at most ``limit`` characters, starting with the sticky marker;
+    with ``model_version``'s ``registration``, what merging would do to the champion."""
     links = links or CommentLinks()
     header = f"{sticky_marker(key)}\n## Model report: {key}"
     sections = [
-        _Section("status", status_section(report), 0),
+        _Section("status", status_section(report, registration), 0),
         _Section("metrics", metrics_section(report), 0),
         _Section("input changes", inputs_section(report), 1),
         _Section("data changes", report.data_diff, 1),
         _Section("recomputed or reused", decisions_section(report), 1),
-        _Section("champion history", champion_history(report), 2),
+        _Section("champion history", champion_history(report, registration), 2),
         _Section("charts", charts_section(report), 2),
         _Section("plots", plots_section(plots or PublishedPlots()), 3),
         _Section("parameter list", params_section(report.params), 4),

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mlops_assets.records import MetricsReport
+from mlops_assets.records import MetricsReport, Registration
 from mlops_assets.report.comment import headline_verdict
 from mlops_assets.report.promotions import registration_line
 
@@ -36,13 +36,15 @@ def verdict_line(report: MetricsReport) -> str:
 
 def run_summary(
     report: MetricsReport,
+    registration: Registration | None = None,
     *,
     latest: Path,
     comment_path: Path,
     comment_url: str | None,
     browse: list[str],
 ) -> list[str]:
-    """The closing lines: the verdict, the files it produced, and how to browse the run."""
+    """The closing lines: the verdict, what the registry did (``model_version``'s outcome, when
+    it ran), the files the run produced, and how to browse it."""
     home = latest if report.gate_passed else Path(report.directory)
     lines = [verdict_line(report)]
     if report.gate_passed:
@@ -50,8 +52,8 @@ def run_summary(
     else:
         lines += [f"  {reason}" for reason in report.gate_reasons]
         lines.append(f"{shown(latest)} left as it was; this run's files are in {shown(home)}")
-    if report.registration is not None:
-        lines.append(f"registry {registration_line(report.registration).replace('**', '')}")
+    if registration is not None:
+        lines.append(f"registry {registration_line(registration).replace('**', '')}")
     lines += [
         f"model    {shown(home / 'model.keras')}",
         f"report   {shown(home / 'report.md')}",
