@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from mlops_assets.records import MetricsReport, Registration
-from mlops_assets.report.comment import headline_verdict
 from mlops_assets.report.promotions import registration_line
+from mlops_assets.report.verdict import headline_verdict
 
 
 def shown(path: Path | str) -> str:
@@ -26,9 +26,10 @@ def verdict_line(report: MetricsReport) -> str:
     if base is None:
         parts.append("no baseline yet")
     else:
-        delta, verdict = headline_verdict(report)
+        verdict = headline_verdict(report)
+        delta = verdict.delta
         change = f" ({delta / abs(base):+.1%})" if delta and base else ""
-        noise = ", within noise" if "within noise" in verdict else ""
+        noise = ", within noise" if verdict.changed_within_noise else ""
         parts.append(f"baseline {base:.4g}{change}{noise}")
     parts.append("quality gate passed" if report.gate_passed else "quality gate FAILED")
     return " · ".join(parts)
