@@ -16,6 +16,7 @@ COMMENT = "pr_comment.md"  # the last pull-request comment body, wherever it was
 DVC_MIRROR = "dvc"  # plain copies of latest's metrics.json and plots/ (dvc.yaml metrics, plots)
 DVC_MIRRORED = ("metrics.json", "plots")
 COMPLETE_SET = ("model.keras", "metrics.json", "report.md")  # what a promotable run has
+LABELS_FILE = "labels.json"  # a classifier's labels by output index, beside its model
 PROMOTED_MARK = ".promoted"  # in a run directory that was once latest: where repair looks
 
 
@@ -60,6 +61,15 @@ class RunArtifacts:
         if file != destination:
             shutil.copy2(file, destination)
         return destination
+
+    def adopt_model(self, model: Path, run_id: str) -> Path:
+        """``model``, with the class labels saved beside it when it has them (a classifier's
+        ``labels.json``), in run ``run_id``'s directory; returns the model's path there."""
+        adopted = self.adopt(model, run_id)
+        labels = model.with_name(LABELS_FILE)
+        if labels.is_file():
+            self.adopt(labels, run_id)
+        return adopted
 
     def promote(self, run_dir: Path) -> Path:
         """Point ``latest`` at ``run_dir`` in one atomic step, then prune old run directories."""
