@@ -13,7 +13,7 @@ from mlops_assets.git.cli import GitError, check_repository, git, git_bytes
 from mlops_assets.params import flat
 from mlops_assets.records import Baseline
 
-METRICS_FILE = "artifacts/dvc/metrics.json"  # dvc.yaml's metrics, mirrored by every promotion
+METRICS_FILE = "artifacts/dvc/metrics.json"  # dvc.yaml's metrics, mirrored whenever latest moves
 PARAMS_FILE = "params.yaml"
 
 

@@ -1,7 +1,7 @@
 """Evaluating a saved model on the held-out split: metrics, plots, metrics.json and report.md.
 
-The model is loaded from the file that will be promoted, not an in-memory copy, so the report
-describes exactly what ``artifacts/latest`` will hold.
+The model is loaded from the file ``artifacts/latest`` will point at, not an in-memory copy, so
+the report describes exactly what ``latest`` will hold.
 """
 
 import json

@@ -49,7 +49,7 @@ def run_summary(
     home = latest if report.gate_passed else Path(report.directory)
     lines = [verdict_line(report)]
     if report.gate_passed:
-        lines.append(f"promoted to {shown(latest)}")
+        lines.append(f"{shown(latest)} points at this run")
     else:
         lines += [f"  {reason}" for reason in report.gate_reasons]
         lines.append(f"{shown(latest)} left as it was; this run's files are in {shown(home)}")

@@ -30,7 +30,7 @@ def _gate_metadata(gate: GateResult) -> dict:
         "gate_details": MetadataValue.md(
             "\n".join(f"- {line}" for line in gate.reasons + gate.notes)
         ),
-        "promoted": gate.passed,
+        "is_latest": gate.passed,
     }
 
 
@@ -59,7 +59,7 @@ def _judged_again(
     markdown = with_reuse_note(previous.markdown, reuse.run_id, "Model and report reused")
     report, gate = judged(previous)
     if gate.passed:
-        store.promote(Path(previous.directory))
+        store.point_latest(Path(previous.directory))
     report = replace(
         report,
         markdown=markdown,
@@ -96,8 +96,9 @@ def metrics_report(
     tracking: MlflowTracking,
 ) -> Output[MetricsReport]:
     """Evaluates the saved model on the held-out split, writes metrics.json, plots and report.md
-    beside it, judges it against the baseline, logs it to MLflow, and promotes the set if the
-    model passes the quality gate (the ``model_gate`` check then fails the run)."""
+    beside it, judges it against the baseline, logs it to MLflow, and points ``artifacts/latest``
+    at the set if the model passes the quality gate (else the ``model_gate`` check fails the
+    run)."""
     store = artifacts.store
     reuse = lookup(
         context,
@@ -132,9 +133,11 @@ def metrics_report(
 
     run_dir = model_path.parent
     if gate.passed:
-        store.promote(run_dir)
+        store.point_latest(run_dir)
         value = report.metrics[report.headline]
-        context.log.info(f"{report.headline} = {value:.4g}: gate passed, promoted {run_dir}")
+        context.log.info(
+            f"{report.headline} = {value:.4g}: gate passed, {store.latest} -> {run_dir}"
+        )
     else:
         context.log.warning(
             f"model gate failed, {store.latest} left as it was: {'; '.join(gate.reasons)}"
