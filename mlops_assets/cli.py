@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from mlops_assets import prelaunch, run_tags, settings
@@ -148,9 +147,9 @@ def print_summary(result, defs) -> list[str]:
     artifacts = defs.resources["artifacts"].store
     comment = _output(result, "pr_comment")
     tracking_uri = defs.resources["tracking"].location().uri
-    registration = _output(result, "model_version")
     lines = run_summary(
-        replace(report, registration=registration),
+        report,
+        _output(result, "model_version"),
         latest=artifacts.latest,
         comment_path=artifacts.comment_path,
         comment_url=comment if comment and comment.startswith("http") else None,

@@ -204,7 +204,6 @@ class MetricsReport:
     gate_reasons: list[str] = field(default_factory=list)
     reused_from_run: str | None = None  # the run that trained this model, when not this one
     decisions: list[AssetDecision] = field(default_factory=list)  # this run's, asset by asset
-    registration: Registration | None = None  # model_version's outcome, for the comment
 
 
 @dataclass(frozen=True)

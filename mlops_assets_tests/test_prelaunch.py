@@ -31,7 +31,7 @@ def test_an_unchanged_project_launches_nothing_and_any_change_launches(tmp_path)
     assert again.returncode == 0
     assert f"nothing changed since run {run_id}" in again.output
     assert LAUNCHED not in again.output
-    assert f"promoted to {project.artifacts / 'latest'}" in again.output  # its summary again
+    assert f"{project.artifacts / 'latest'} points at this run" in again.output  # its summary again
     with project.instance() as instance:
         assert len(instance.get_runs()) == 1
     deadline = time.monotonic() + 60  # recorded in the background

@@ -1,1 +1,1 @@
-"""Models and reports on disk: one directory per run, and ``latest`` promoted atomically."""
+"""Models and reports on disk: one directory per run, and ``latest`` pointed at one atomically."""

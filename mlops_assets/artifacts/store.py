@@ -1,8 +1,9 @@
-"""Where models and reports live: one directory per Dagster run, and ``latest`` promoted atomically.
+"""Where models and reports live: one directory per Dagster run, and ``latest`` pointed at one
+atomically. (Moving ``latest`` is not a promotion: that word is kept for the ``champion`` alias.)
 
 ``latest`` is a symlink swapped with a single ``rename``; readers see the previous complete set
 of files or the new one, never a mixture, and a failed run never touches it. DVC does not follow
-that symlink between commits, so promotion also mirrors the metrics and plots into ``dvc/``.
+that symlink between commits, so pointing it also mirrors the metrics and plots into ``dvc/``.
 """
 
 import os
@@ -10,15 +11,23 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_assets.artifacts.layout import METRICS_FILE, MODEL_FILE, PLOTS_DIR, REPORT_FILE
+from mlops_assets.artifacts.layout import (
+    LABELS_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    PLOTS_DIR,
+    REPORT_FILE,
+)
 
 LATEST = "latest"
 RUNS = "runs"
 COMMENT = "pr_comment.md"  # the last pull-request comment body, wherever it was posted
 DVC_MIRROR = "dvc"  # plain copies of latest's metrics.json and plots/ (dvc.yaml metrics, plots)
 DVC_MIRRORED = (METRICS_FILE, PLOTS_DIR)
-COMPLETE_SET = (MODEL_FILE, METRICS_FILE, REPORT_FILE)  # what a promotable run has
-PROMOTED_MARK = ".promoted"  # in a run directory that was once latest: where repair looks
+COMPLETE_SET = (MODEL_FILE, METRICS_FILE, REPORT_FILE)  # what a run needs to become latest
+# In a run directory that was once latest: where repair looks. The file keeps its old name so
+# that run directories written before the rename still count.
+WAS_LATEST_MARK = ".promoted"
 
 
 class ArtifactStoreError(RuntimeError):
@@ -63,44 +72,53 @@ class RunArtifacts:
             shutil.copy2(file, destination)
         return destination
 
-    def promote(self, run_dir: Path) -> Path:
+    def adopt_model(self, model: Path, run_id: str) -> Path:
+        """``model``, with the class labels saved beside it when it has them (a classifier's
+        ``labels.json``), in run ``run_id``'s directory; returns the model's path there."""
+        adopted = self.adopt(model, run_id)
+        labels = model.with_name(LABELS_FILE)
+        if labels.is_file():
+            self.adopt(labels, run_id)
+        return adopted
+
+    def point_latest(self, run_dir: Path) -> Path:
         """Point ``latest`` at ``run_dir`` in one atomic step, then prune old run directories."""
         link = self.latest
         if link.resolve() == run_dir.resolve():
             return link
-        (run_dir / PROMOTED_MARK).touch()
-        self._point_latest(run_dir)
+        (run_dir / WAS_LATEST_MARK).touch()
+        self._swap_latest(run_dir)
         self._mirror_for_dvc(run_dir)
         self._prune(keep=run_dir)
         return link
 
     def repair_latest(self) -> str | None:
         """When ``latest`` dangles or names an incomplete set (its run directory deleted by
-        hand, say), point it at the newest complete run that was once promoted. Returns what
+        hand, say), point it at the newest complete run that was once latest. Returns what
         was done, for a warning; None when there was nothing to repair."""
         link = self.latest
         if not link.is_symlink() or self.is_complete(link):
             return None  # absent, a directory kept by hand, or whole
         broken = os.readlink(link)
         runs_dir = self.root_path / RUNS
-        promoted = sorted(
+        once_latest = sorted(
             (
                 p
                 for p in (runs_dir.iterdir() if runs_dir.is_dir() else [])
-                if (p / PROMOTED_MARK).is_file() and self.is_complete(p)
+                if (p / WAS_LATEST_MARK).is_file() and self.is_complete(p)
             ),
-            key=lambda p: (p / PROMOTED_MARK).stat().st_mtime,
+            key=lambda p: (p / WAS_LATEST_MARK).stat().st_mtime,
             reverse=True,
         )
         gone = f"{link} pointed at {broken}, which is gone or incomplete"
-        if not promoted:
+        if not once_latest:
             link.unlink()
             return f"{gone}; no complete run is left, so the link is removed"
-        self._point_latest(promoted[0])
-        self._mirror_for_dvc(promoted[0])
-        return f"{gone}; it points at {promoted[0]} again, the last complete promoted run"
+        self._swap_latest(once_latest[0])
+        self._mirror_for_dvc(once_latest[0])
+        return f"{gone}; it points at {once_latest[0]} again, the last complete run it pointed at"
 
-    def _point_latest(self, run_dir: Path) -> None:
+    def _swap_latest(self, run_dir: Path) -> None:
         link = self.latest
         staged = link.with_name(f".{LATEST}.{os.getpid()}")
         staged.unlink(missing_ok=True)

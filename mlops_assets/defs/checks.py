@@ -2,7 +2,7 @@
 
 Data checks on ``raw_data`` and ``features`` are blocking: when one fails, nothing downstream
 runs, so no model is trained on that data. The model gate is decided inside ``metrics_report``
-(which then does not promote the model) and enforced by ``model_gate``, a blocking check on
+(which then leaves ``artifacts/latest`` where it was) and enforced by ``model_gate``, a blocking check on
 ``pr_comment``: it runs after the comment reporting the failure is written, and its failure
 fails the run, so the CLI exits non-zero. (A blocking check on ``metrics_report`` would stop
 ``pr_comment`` from running; one ordered after ``pr_comment`` would form a cycle with it.)
@@ -99,7 +99,8 @@ def features_checks(features: FeatureSet):
     blocking=True,
     additional_ins={"metrics_report": AssetIn()},
     description="The model beats the naive predictor and is at most the configured tolerance "
-    "worse than the baseline run; otherwise it was not promoted and this fails the run "
+    "worse than the baseline run; otherwise artifacts/latest stays where it was, the model is not "
+    "registered, and this fails the run "
     "(after the PR comment saying so is written).",
 )
 def model_gate(metrics_report: MetricsReport) -> AssetCheckResult:
@@ -114,7 +115,7 @@ def model_gate(metrics_report: MetricsReport) -> AssetCheckResult:
             report.headline: report.metrics[report.headline],
             f"naive_{report.headline}": report.naive.get(report.headline, float("nan")),
             "baseline": report.baseline.label if report.baseline else "none",
-            "promoted": report.gate_passed,
+            "is_latest": report.gate_passed,
             "run_dir": MetadataValue.path(report.directory),
         },
     )

@@ -105,7 +105,7 @@ def rollback_op(
         reason=f"rollback from v{current.version}",
     )
     tracking.move_champion(move)
-    store.promote(run_dir)
+    store.point_latest(run_dir)
     context.log.info(
         f"champion of '{name}' is {version_label(version)} again (was v{current.version}); "
         f"{store.latest} holds its model and report"

@@ -15,7 +15,7 @@ from mlops_assets.git.commands import GitError, check_repository, git, git_bytes
 from mlops_assets.params import flat
 from mlops_assets.records import Baseline
 
-# dvc.yaml's metrics, mirrored by every promotion (in the default artifacts directory)
+# dvc.yaml's metrics, mirrored whenever latest moves (in the default artifacts directory)
 COMMITTED_METRICS = f"artifacts/{DVC_MIRROR}/{METRICS_FILE}"
 PARAMS_FILE = "params.yaml"
 

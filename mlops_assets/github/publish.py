@@ -34,7 +34,7 @@ from mlops_assets.github.retry import (
     call_with_retries,
 )
 from mlops_assets.github.sticky_comment import PERMISSION, pull_request_of_commit, upsert_comment
-from mlops_assets.records import MetricsReport
+from mlops_assets.records import MetricsReport, Registration
 from mlops_assets.redaction import redact_secret
 from mlops_assets.report.comment import CommentLinks, PublishedPlots, render_comment, sticky_marker
 from mlops_assets.settings import GitHubAccess
@@ -97,6 +97,7 @@ class Delivery:
     log: Callable[[str], None]
     warn: Callable[[str], None]
     tagged_pr: str | None = None  # the pull request the GitHub-mode sensor tagged the run with
+    registration: Registration | None = None  # what merging would do to the champion
 
 
 def _local_reason(settings: PublishSettings, ci: CIContext, payload: dict) -> str | None:
@@ -126,13 +127,15 @@ def publish_report(
     settings: PublishSettings,
     ci: CIContext,
     *,
+    registration: Registration | None = None,
     local_path: Path,
     log: Callable[[str], None],
     warn: Callable[[str], None],
     duration_seconds: float | None = None,
     tagged_pr: str | None = None,
 ) -> Publication:
-    """Render ``report`` and put it where reviewers look; a copy always lands in ``local_path``."""
+    """Render ``report`` (with ``registration``, what merging would do to the champion) and put
+    it where reviewers look; a copy always lands in ``local_path``."""
     settings.validated()
     payload = ci.event_payload()
     sha = commit_sha(ci, payload)
@@ -155,6 +158,7 @@ def publish_report(
         log=log,
         warn=warn,
         tagged_pr=tagged_pr,
+        registration=registration,
     )
     reason = _local_reason(settings, ci, payload)
     if reason:
@@ -165,7 +169,13 @@ def publish_report(
 def _keep_local(delivery: Delivery, reason: str) -> Publication:
     """The report in ``local_path`` and the job summary only, with its plots as local files."""
     plots = local_plots(delivery.report.plots, delivery.local_path.parent)
-    body = render_comment(delivery.report, key=delivery.key, links=delivery.links, plots=plots)
+    body = render_comment(
+        delivery.report,
+        key=delivery.key,
+        registration=delivery.registration,
+        links=delivery.links,
+        plots=plots,
+    )
     write_text_atomic(delivery.local_path, body)
     summary = " and the job summary" if append_step_summary(delivery.ci, body) else ""
     delivery.log(
@@ -223,7 +233,9 @@ def _post(delivery: Delivery) -> Publication:
             reason = f"{ci.event_name or 'push'}: no open pull request has head {sha[:12]}"
 
     plots = _publish_plots(d, repo, call)
-    body = render_comment(d.report, key=d.key, links=d.links, plots=plots)
+    body = render_comment(
+        d.report, key=d.key, registration=d.registration, links=d.links, plots=plots
+    )
     write_text_atomic(d.local_path, body)  # kept, with the job summary, even if GitHub refuses it
     append_step_summary(ci, body)
     try:

@@ -10,10 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_assets.records import MetricsReport
-from mlops_assets.report.metrics import HIGHER_IS_BETTER
+from mlops_assets.records import MetricsReport, Registration
 from mlops_assets.report.promotions import promotions_section, registration_line
 from mlops_assets.report.seeds import seed_line
+from mlops_assets.report.verdict import compare, headline_verdict, higher_is_better
 
 # GitHub rejects comment bodies over 65,536 characters.
 GITHUB_BODY_LIMIT = 65_536
@@ -75,46 +75,6 @@ def clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _better(name: str) -> bool:
-    return HIGHER_IS_BETTER.get(name, True)
-
-
-def compare(name: str, value: float, baseline: float | None) -> tuple[float | None, str]:
-    """The change from baseline and a verdict that reads the metric's direction."""
-    if baseline is None or math.isnan(baseline) or math.isnan(value):
-        return None, ""
-    delta = value - baseline
-    if math.isclose(value, baseline, rel_tol=1e-9, abs_tol=1e-12):
-        return 0.0, "⚪ same"
-    improved = delta > 0 if _better(name) else delta < 0
-    return delta, "🟢 better" if improved else "🔴 worse"
-
-
-def _within_noise(report: MetricsReport) -> bool | None:
-    """Whether the headline's change from the baseline is inside the noise: the paired
-    difference's interval holds 0, or (unpaired) this run's interval holds the baseline."""
-    base = report.baseline.metrics.get(report.headline) if report.baseline else None
-    difference = report.paired.difference if report.paired else None
-    if base is None:
-        return None
-    if difference is not None:
-        return difference.low <= 0 <= difference.high
-    return base in report.interval if report.interval is not None else None
-
-
-def headline_verdict(report: MetricsReport) -> tuple[float | None, str]:
-    """The headline's change from the baseline, ``within noise`` or ``beyond noise``."""
-    value = report.metrics[report.headline]
-    base = report.baseline.metrics.get(report.headline) if report.baseline else None
-    delta, verdict = compare(report.headline, value, base)
-    within = _within_noise(report)
-    if delta and within:
-        verdict = "⚪ within noise"
-    elif delta and within is False:
-        verdict += ", beyond noise"
-    return delta, verdict
-
-
 def comparison_line(report: MetricsReport) -> str:
     """How the headline was compared with the baseline: paired on the same rows, or not."""
     if report.baseline is None or report.paired is None:
@@ -140,25 +100,25 @@ def _change(delta: float | None, baseline: float | None) -> str:
     return text
 
 
-def status_section(report: MetricsReport) -> str:
+def status_section(report: MetricsReport, registration: Registration | None = None) -> str:
     headline = report.headline
     value = report.metrics.get(headline)
     base = report.baseline.metrics.get(headline) if report.baseline else None
-    delta, verdict = headline_verdict(report)
+    verdict = headline_verdict(report)
     against = (
-        f"baseline {_fmt(base)}, {verdict} {_change(delta, base)}"
+        f"baseline {_fmt(base)}, {verdict.wording} {_change(verdict.delta, base)}"
         if base is not None
         else "no baseline yet"
     )
     spread = f" · {report.interval} over resampled held-out rows" if report.interval else ""
     if report.seeds is not None:
         spread += f" · {seed_line(report.seeds)}"
-    arrow = "↑" if _better(headline) else "↓"
+    arrow = "↑" if higher_is_better(headline) else "↓"
     gate = "✅ **Quality gate passed**" if report.gate_passed else "❌ **Quality gate failed**"
     lines = [f"{gate} · **{headline}** {arrow} = **{_fmt(value)}** ({against}){spread}"]
     lines += reason_lines(report.gate_reasons)
-    if report.registration is not None:
-        lines += ["", registration_line(report.registration)]
+    if registration is not None:
+        lines += ["", registration_line(registration)]
     return "\n".join(lines)
 
 
@@ -182,13 +142,13 @@ def metrics_section(report: MetricsReport) -> str:
     ]
     for name, value in report.metrics.items():
         base = baseline.get(name)
-        delta, verdict = compare(name, value, base)
-        if name == report.headline:
-            delta, verdict = headline_verdict(report)
+        verdict = (
+            headline_verdict(report) if name == report.headline else compare(name, value, base)
+        )
         label = f"**{name}**" if name == report.headline else name
         rows.append(
-            f"| {label} | {'↑ higher' if _better(name) else '↓ lower'} | {_fmt(value)} "
-            f"| {_fmt(base)} | {_change(delta, base)} | {verdict} "
+            f"| {label} | {'↑ higher' if higher_is_better(name) else '↓ lower'} | {_fmt(value)} "
+            f"| {_fmt(base)} | {_change(verdict.delta, base)} | {verdict.wording} "
             f"| {_fmt(report.naive.get(name))} |"
         )
     rows += ["", baseline_line(report)]
@@ -253,10 +213,10 @@ def decisions_section(report: MetricsReport) -> str:
     return "\n".join(rows)
 
 
-def champion_history(report: MetricsReport) -> str:
-    if report.registration is None:
+def champion_history(report: MetricsReport, registration: Registration | None) -> str:
+    if registration is None:
         return ""
-    return promotions_section(report.registration, report.headline)
+    return promotions_section(registration, report.headline)
 
 
 def _downsample(values: Sequence[float], points: int) -> list[int]:
@@ -308,7 +268,9 @@ def comparison_chart(report: MetricsReport) -> str:
         names = [
             n
             for n, v in report.metrics.items()
-            if _better(n) == higher and math.isfinite(v) and math.isfinite(other.get(n, math.nan))
+            if higher_is_better(n) == higher
+            and math.isfinite(v)
+            and math.isfinite(other.get(n, math.nan))
         ]
         if not names:
             continue
@@ -405,20 +367,22 @@ def render_comment(
     report: MetricsReport,
     *,
     key: str = "retrain",
+    registration: Registration | None = None,
     plots: PublishedPlots | None = None,
     links: CommentLinks | None = None,
     limit: int = GITHUB_BODY_LIMIT,
 ) -> str:
-    """The whole comment body, at most ``limit`` characters, starting with the sticky marker."""
+    """The whole comment body, at most ``limit`` characters, starting with the sticky marker;
+    with ``model_version``'s ``registration``, what merging would do to the champion."""
     links = links or CommentLinks()
     header = f"{sticky_marker(key)}\n## Model report: {key}"
     sections = [
-        _Section("status", status_section(report), 0),
+        _Section("status", status_section(report, registration), 0),
         _Section("metrics", metrics_section(report), 0),
         _Section("input changes", inputs_section(report), 1),
         _Section("data changes", report.data_diff, 1),
         _Section("recomputed or reused", decisions_section(report), 1),
-        _Section("champion history", champion_history(report), 2),
+        _Section("champion history", champion_history(report, registration), 2),
         _Section("charts", charts_section(report), 2),
         _Section("plots", plots_section(plots or PublishedPlots()), 3),
         _Section("parameter list", params_section(report.params), 4),

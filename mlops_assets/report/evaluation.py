@@ -1,7 +1,7 @@
 """Evaluating a saved model on the held-out split: metrics, plots, metrics.json and report.md.
 
-The model is loaded from the file that will be promoted, not an in-memory copy, so the report
-describes exactly what ``artifacts/latest`` will hold.
+The model is loaded from the file ``artifacts/latest`` will point at, not an in-memory copy, so
+the report describes exactly what ``latest`` will hold.
 """
 
 import json
@@ -9,8 +9,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops_assets.artifacts.atomic import write_text_atomic
-from mlops_assets.artifacts.layout import METRICS_FILE, PLOTS_DIR, PREDICTIONS_FILE, REPORT_FILE
-from mlops_assets.records import FeatureSet, Interval, TrainedModel
+from mlops_assets.artifacts.layout import (
+    LABELS_FILE,
+    METRICS_FILE,
+    PLOTS_DIR,
+    PREDICTIONS_FILE,
+    REPORT_FILE,
+)
+from mlops_assets.records import (
+    AssetDecision,
+    FeatureSet,
+    Interval,
+    MetricsReport,
+    SeedSpread,
+    TrainedModel,
+)
 from mlops_assets.report.markdown import render_report, with_reuse_note
 from mlops_assets.report.metrics import (
     HEADLINE,
@@ -34,6 +47,40 @@ class Evaluation:
     report_path: Path
     predictions_path: Path  # the held-out rows' hashes, targets and predictions (report.paired)
     per_class: dict[str, dict[str, float]] = field(default_factory=dict)  # multiclass
+
+    @property
+    def files(self) -> list[Path]:
+        """What experiment tracking keeps besides the plots, with the class labels (when there
+        are any) that a model restored from there needs."""
+        labels = self.metrics_path.with_name(LABELS_FILE)
+        found = [labels] if labels.is_file() else []
+        return [self.metrics_path, self.report_path, self.predictions_path, *found]
+
+    def report(
+        self,
+        features: FeatureSet,
+        trained: TrainedModel,
+        seeds: SeedSpread | None,
+        reused_from_run: str | None,
+        decisions: list[AssetDecision],
+    ) -> MetricsReport:
+        """The report, not judged yet: no baseline, the gate not decided (``report.judge``)."""
+        return MetricsReport(
+            task=features.task,
+            headline=self.headline,
+            metrics=self.metrics,
+            naive=self.naive,
+            markdown=self.markdown,
+            directory=str(self.metrics_path.parent),
+            history=trained.history,
+            params=trained.params,
+            data_hash=features.data_hash,
+            plots={name: str(path) for name, path in self.plots.items()},
+            interval=self.interval,
+            seeds=seeds,
+            reused_from_run=reused_from_run,
+            decisions=decisions,
+        )
 
     def per_class_metrics(self) -> dict[str, float]:
         """``per_class`` as flat metric names, ``precision_class_<label>``, for MLflow."""

@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from mlops_assets.artifacts.layout import MODEL_FILE, REPORT_FILE
-from mlops_assets.records import MetricsReport
-from mlops_assets.report.comment import headline_verdict
+from mlops_assets.records import MetricsReport, Registration
 from mlops_assets.report.promotions import registration_line
+from mlops_assets.report.verdict import headline_verdict
 
 
 def shown(path: Path | str) -> str:
@@ -27,9 +27,10 @@ def verdict_line(report: MetricsReport) -> str:
     if base is None:
         parts.append("no baseline yet")
     else:
-        delta, verdict = headline_verdict(report)
+        verdict = headline_verdict(report)
+        delta = verdict.delta
         change = f" ({delta / abs(base):+.1%})" if delta and base else ""
-        noise = ", within noise" if "within noise" in verdict else ""
+        noise = ", within noise" if verdict.changed_within_noise else ""
         parts.append(f"baseline {base:.4g}{change}{noise}")
     parts.append("quality gate passed" if report.gate_passed else "quality gate FAILED")
     return " · ".join(parts)
@@ -37,22 +38,24 @@ def verdict_line(report: MetricsReport) -> str:
 
 def run_summary(
     report: MetricsReport,
+    registration: Registration | None = None,
     *,
     latest: Path,
     comment_path: Path,
     comment_url: str | None,
     browse: list[str],
 ) -> list[str]:
-    """The closing lines: the verdict, the files it produced, and how to browse the run."""
+    """The closing lines: the verdict, what the registry did (``model_version``'s outcome, when
+    it ran), the files the run produced, and how to browse it."""
     home = latest if report.gate_passed else Path(report.directory)
     lines = [verdict_line(report)]
     if report.gate_passed:
-        lines.append(f"promoted to {shown(latest)}")
+        lines.append(f"{shown(latest)} points at this run")
     else:
         lines += [f"  {reason}" for reason in report.gate_reasons]
         lines.append(f"{shown(latest)} left as it was; this run's files are in {shown(home)}")
-    if report.registration is not None:
-        lines.append(f"registry {registration_line(report.registration).replace('**', '')}")
+    if registration is not None:
+        lines.append(f"registry {registration_line(registration).replace('**', '')}")
     lines += [
         f"model    {shown(home / MODEL_FILE)}",
         f"report   {shown(home / REPORT_FILE)}",

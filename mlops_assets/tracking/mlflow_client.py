@@ -8,13 +8,13 @@ settings, tags, params, logs or the Dagster event log.
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
 from mlops_assets import run_tags
-from mlops_assets.records import Baseline
+from mlops_assets.records import Baseline, MetricsReport
 from mlops_assets.tracking.epoch_metrics import EpochMetrics, Point
 from mlops_assets.tracking.location import TrackingLocation
 from mlops_assets.tracking.server import TrackingServerError, check_server, supports_logged_models
@@ -138,6 +138,39 @@ def log_model(
             f"could not log the model to MLflow at {location.display_uri} ({error}); "
             f"the trained model is saved at {saved_at}"
         ) from error
+
+
+def report_metrics(
+    report: MetricsReport, extra: Mapping[str, float] | None = None
+) -> dict[str, float]:
+    """The report's numbers as MLflow metrics: ``test_<metric>`` (what ``find_baseline`` reads
+    back), the headline's interval and, with ``gate.seeds``, its spread across seeds."""
+    headline = report.headline
+    metrics = {
+        f"{TEST_METRIC_PREFIX}{k}": v for k, v in {**report.metrics, **(extra or {})}.items()
+    }
+    if report.interval is not None:
+        metrics[f"interval_{headline}_low"] = report.interval.low
+        metrics[f"interval_{headline}_high"] = report.interval.high
+    if report.seeds is not None:
+        metrics[f"seeds_{headline}_mean"] = report.seeds.mean
+        metrics[f"seeds_{headline}_spread"] = report.seeds.spread
+    return metrics
+
+
+def log_report(
+    report: MetricsReport, extra_metrics: Mapping[str, float], files: Iterable[Path]
+) -> None:
+    """The judged ``report`` on the active run: its metrics (``extra_metrics`` too, say per
+    class), its plots under ``plots/``, ``files`` (metrics.json, report.md, the predictions a
+    later run pairs with) and the gate's verdict as a tag."""
+    import mlflow
+
+    mlflow.log_metrics(report_metrics(report, extra_metrics))
+    mlflow.log_artifacts(str(Path(report.directory) / "plots"), artifact_path="plots")
+    for path in files:
+        mlflow.log_artifact(str(path))
+    mlflow.set_tag(run_tags.GATE, "passed" if report.gate_passed else "failed")
 
 
 def _search(location: TrackingLocation, filter_string: str) -> list:

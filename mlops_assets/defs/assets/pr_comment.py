@@ -6,7 +6,6 @@ in ``artifacts/pr_comment.md``. Without a token it only writes the copy and the 
 
 import os
 import time
-from dataclasses import replace
 
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
@@ -37,9 +36,10 @@ def pr_comment(
     path = artifacts.store.comment_path
     ci = CIContext.from_env(os.environ)
     published = publish_report(
-        replace(metrics_report, registration=model_version),
+        metrics_report,
         github.publish_settings(ci),
         ci,
+        registration=model_version,
         local_path=path,
         log=context.log.info,
         warn=context.log.warning,

@@ -11,7 +11,7 @@ that are over. The MLflow calls themselves live in ``mlops_assets.tracking.mlflo
 
 import os
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,7 +22,8 @@ from pydantic import Field
 from mlops_assets import run_tags, settings
 from mlops_assets.defs.run_status import mlflow_status_for
 from mlops_assets.git.checkout import git_tags
-from mlops_assets.records import Baseline, ModelVersion, Promotion
+from mlops_assets.records import Baseline, MetricsReport, ModelVersion, Promotion
+from mlops_assets.report.judge import Baselines
 from mlops_assets.settings import project_dir
 from mlops_assets.tracking import mlflow_client, registry
 from mlops_assets.tracking.epoch_metrics import EpochMetrics
@@ -159,6 +160,13 @@ class MlflowTracking(ConfigurableResource):
             model, self.location(), saved_at, self.check_timeout, example
         )
 
+    def log_report(
+        self, report: MetricsReport, extra_metrics: Mapping[str, float], files: Iterable[Path]
+    ) -> None:
+        """Log the judged report to the active run (see ``mlflow_client.log_report``). Call it
+        inside ``run()``."""
+        mlflow_client.log_report(report, extra_metrics, files)
+
     def run_url(self, experiment_id: str, run_id: str) -> str | None:
         """Where a reviewer opens the run (DagsHub's experiment page on DagsHub)."""
         return self.location().run_url(experiment_id, run_id)
@@ -177,6 +185,15 @@ class MlflowTracking(ConfigurableResource):
             active = mlflow.active_run()
             exclude = exclude_run_id or (active.info.run_id if active else None)
             return mlflow_client.find_baseline(location, branch, exclude)
+
+    def baselines(self) -> Baselines:
+        """Where ``report.judge`` finds a baseline here: the champion, else the latest run."""
+        return Baselines(
+            champion=self.champion_baseline,
+            latest_run=self.baseline,
+            download=self.download,
+            searched=mlflow_client.describe(self.location()),
+        )
 
     # --- the Model Registry (``tracking.registry``) ---------------------------------------------
 
