@@ -11,7 +11,7 @@ by far more than a request on a busy 2-core machine. The figure is
 (training + waits 50 ms away) / (training + waits 0 ms away); starting and ending the run is
 the same few requests either way.
 
-    python -m bench tracking_overhead      (uses the tests' cached mlflow 2.7.1 env, builds it if not)
+    python -m bench tracking_overhead   (uses the tests' cached mlflow 2.7.1 env, or builds it)
 """
 
 import os

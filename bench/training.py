@@ -107,7 +107,7 @@ def fit(name, fs):
 results = {{name: [] for name in CASES}}
 errors, xla = {{}}, {{}}
 first = split_features(frame, data_cfg.target, data_cfg.task, split_cfg.test_fraction, 0)
-train_model(first, TrainConfig(early_stopping_patience=0, epochs=2))  # warm-up: the process's first graph
+train_model(first, TrainConfig(early_stopping_patience=0, epochs=2))  # warm-up: first graph
 for seed in range({repeats}):
     fs = split_features(frame, data_cfg.target, data_cfg.task, split_cfg.test_fraction, seed)
     for name in CASES:
@@ -205,7 +205,9 @@ def run(epochs: int = 100, repeats: int = 5) -> list[Figure]:
         return statistics.median(m for _, m in results[name])
 
     def paired(name):  # each round's time over the project's in the same round
-        return sorted(s / p for (s, _), (p, _) in zip(results[name], results["project"]))
+        return sorted(
+            s / p for (s, _), (p, _) in zip(results[name], results["project"], strict=True)
+        )
 
     naive_s, project_s = seconds("naive"), seconds("project")
     ratio = project_s / naive_s

@@ -1,4 +1,4 @@
-"""The git sensor and the retrain schedule, on real temporary git repositories and a real instance."""
+"""The git sensor and the retrain schedule, on real temporary git repositories and instances."""
 
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""DVC-tracked data in raw_data: real git and DVC; a local directory remote, and HTTP on loopback."""
+"""DVC-tracked data in raw_data: real git and DVC; a local directory remote and HTTP on loopback."""
 
 import base64
 import functools

@@ -475,7 +475,7 @@ def generated_table(draw) -> dict:
     named = [*names[:-1], target, "absent"] if draw(st.integers(0, 4)) == 4 else names[:-1]
     overrides = st.lists(st.sampled_from(named), max_size=2, unique=True)
     return {
-        "rows": [header, *map(list, zip(*features))],
+        "rows": [header, *map(list, zip(*features, strict=True))],
         "target": target,
         "task": task,
         "columns": {
@@ -506,8 +506,12 @@ PLAIN = (",", csv.QUOTE_MINIMAL, "\n", "utf-8")
 )
 @example(  # the line of a bad value below rows without a target
     example_table(
-        [["x", "y"], *[[str(i), ""] for i in range(5)], *[[str(i % 3), "1"] for i in range(25)]]
-        + [["abc", "1"]],
+        [
+            ["x", "y"],
+            *[[str(i), ""] for i in range(5)],
+            *[[str(i % 3), "1"] for i in range(25)],
+            ["abc", "1"],
+        ],
         "y",
         "regression",
     ),

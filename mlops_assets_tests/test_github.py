@@ -276,7 +276,7 @@ def test_401_says_the_token_is_rejected(fake_github, actions, tmp_path):
     fake_github.add_pull(7, HEAD)
     actions(event_name="pull_request", payload=pr_event(7), token="ghs_wrongToken")
 
-    with pytest.raises(GitHubPublishError, match="rejected the token.*401: Bad credentials"):
+    with pytest.raises(GitHubPublishError, match=r"rejected the token.*401: Bad credentials"):
         publish(tmp_path)
 
 

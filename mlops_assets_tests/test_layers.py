@@ -81,7 +81,7 @@ def test_no_import_cycles():
         state[name] = "open"
         for dep in sorted(graph[name]):
             if state.get(dep) == "open":
-                cycles.append(trail[trail.index(dep) :] + [dep] if dep in trail else [name, dep])
+                cycles.append([*trail[trail.index(dep) :], dep] if dep in trail else [name, dep])
             elif dep not in state:
                 visit(dep, [*trail, dep])
         state[name] = "done"

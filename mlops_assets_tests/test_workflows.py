@@ -173,7 +173,8 @@ def test_the_player_plays_a_local_composite_action_with_its_inputs(tmp_path):
                 {
                     "name": "say",
                     "shell": "bash",
-                    "run": 'echo "${{ inputs.greeting }} ${{ inputs.who }}" >> "$GITHUB_STEP_SUMMARY"',
+                    "run": 'echo "${{ inputs.greeting }} ${{ inputs.who }}" '
+                    '>> "$GITHUB_STEP_SUMMARY"',
                 },
                 {
                     "name": "maybe",

@@ -281,7 +281,8 @@ def _missing_share(series: pd.Series) -> float:
 
 
 def _new_categories(base: pd.Series, head: pd.Series, as_text: bool) -> tuple[list[str], int]:
-    """Head values absent from base, most frequent first: at most MAX_NEW_CATEGORIES, and a count."""
+    """Head values absent from base, most frequent first (at most MAX_NEW_CATEGORIES), and a
+    count."""
     import pandas as pd
 
     head_counts = head.value_counts(dropna=True)
@@ -508,7 +509,7 @@ def read_base_csv(
         raise BaseDataError(
             f"base branch '{revision}' not fetched: run `git fetch origin {branch}` or use "
             "actions/checkout with fetch-depth: 0"
-        )
+        ) from None
     name = _repo_path(repo, path)
     if _object_type(repo, revision, f"{name}.dvc") == "blob":
         content = _dvc_bytes(repo, revision, name)

@@ -74,7 +74,7 @@ def missing_values(
     shares = {str(c): float(frame[c].isna().mean()) for c in frame.columns if c != target}
     numbers = frame.drop(columns=[target]).select_dtypes("number")
     counts = np.isinf(numbers.to_numpy(dtype=np.float64, na_value=np.nan)).sum(axis=0)
-    infinite = {str(c): int(n) for c, n in zip(numbers.columns, counts) if n}
+    infinite = {str(c): int(n) for c, n in zip(numbers.columns, counts, strict=True) if n}
     meta = {"max_missing_fraction": max_fraction}
     meta |= {f"missing_{c}": share for c, share in shares.items() if share}
     if infinite:

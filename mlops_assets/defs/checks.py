@@ -2,9 +2,9 @@
 
 Data checks on ``raw_data`` and ``features`` are blocking: when one fails, nothing downstream
 runs, so no model is trained on that data. The model gate is decided inside ``metrics_report``
-(which then leaves ``artifacts/latest`` where it was) and enforced by ``model_gate``, a blocking check on
-``pr_comment``: it runs after the comment reporting the failure is written, and its failure
-fails the run, so the CLI exits non-zero. (A blocking check on ``metrics_report`` would stop
+(which then leaves ``artifacts/latest`` where it was) and enforced by ``model_gate``, a blocking
+check on ``pr_comment``: it runs after the comment reporting the failure is written, and its
+failure fails the run, so the CLI exits non-zero. (A blocking check on ``metrics_report`` would stop
 ``pr_comment`` from running; one ordered after ``pr_comment`` would form a cycle with it.)
 """
 

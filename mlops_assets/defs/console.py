@@ -90,7 +90,7 @@ class QuietFilter(logging.Filter):
 def compact_console_logger(init_context):
     # Not logging.getLogger: Dagster builds this logger several times per run, and a registered
     # logger would collect a handler each time.
-    log = logging.Logger("mlops_assets.console", level=logging.DEBUG)  # noqa: LOG001
+    log = logging.Logger("mlops_assets.console", level=logging.DEBUG)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(CompactFormatter())
     handler.addFilter(QuietFilter(logging.getLevelName(init_context.logger_config["log_level"])))

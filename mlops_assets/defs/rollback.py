@@ -1,9 +1,9 @@
 """The ``rollback`` job: ``champion`` back to an earlier version, and ``artifacts/latest`` with it.
 
 ``dagster job execute -m mlops_assets -j rollback`` (or the UI's launchpad), with optional run
-config ``{"ops": {"rollback_champion": {"config": {"version": "3"}}}}``; the default is the champion the
-current one replaced. The version's files come from its run directory, or from MLflow when
-that directory was pruned. Everything is checked and staged before anything moves, so a
+config ``{"ops": {"rollback_champion": {"config": {"version": "3"}}}}``; the default is the
+champion the current one replaced. The version's files come from its run directory, or from
+MLflow when that directory was pruned. Everything is checked and staged before anything moves, so a
 rollback that cannot be done changes nothing.
 """
 

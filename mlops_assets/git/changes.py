@@ -65,7 +65,7 @@ class BranchChange:
 
 
 def branch_change(repo: Path, ref: str, previous: str | None, globs: Sequence[str]) -> BranchChange:
-    """Compare ``ref``'s tip with ``previous`` (the commit seen last tick, or None the first time)."""
+    """Compare ``ref``'s tip with ``previous`` (the commit seen last tick; None the first time)."""
     head = resolve_commit(repo, ref)
     if previous is None or previous == head:
         return BranchChange(ref, head, previous, changed=(), inputs=())

@@ -101,7 +101,9 @@ class CIContext:
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            raise ThreadError(f"cannot read the event payload GITHUB_EVENT_PATH={path}: {error}")
+            raise ThreadError(
+                f"cannot read the event payload GITHUB_EVENT_PATH={path}: {error}"
+            ) from error
 
 
 def pull_request_number(ref: str) -> str | None:
@@ -125,7 +127,8 @@ def event_thread(ci: CIContext, payload: Mapping) -> CommentThread | None:
         if not number:
             raise ThreadError(
                 f"the {ci.event_name} event has no pull request number: neither the payload "
-                f"GITHUB_EVENT_PATH={ci.event_path or '(unset)'} nor GITHUB_REF={ci.ref!r} names one"
+                f"GITHUB_EVENT_PATH={ci.event_path or '(unset)'} "
+                f"nor GITHUB_REF={ci.ref!r} names one"
             )
         return CommentThread("pr", str(number))
     if ci.event_name == "issue_comment" and payload.get("issue", {}).get("number"):

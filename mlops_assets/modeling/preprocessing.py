@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 tf = import_tensorflow()
-import keras
+import keras  # noqa: E402 - after import_tensorflow(), which quiets TensorFlow's C++ notices
 
 
 @keras.saving.register_keras_serializable(package="mlops_assets")

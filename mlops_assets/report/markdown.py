@@ -16,7 +16,7 @@ def _fmt(value: float) -> str:
 
 
 def metrics_table(metrics: Mapping[str, float], naive: Mapping[str, float]) -> str:
-    """Each held-out metric beside what a featureless predictor scores, with the better direction."""
+    """Each held-out metric beside a featureless predictor's score, with the better direction."""
     rows = ["| metric | model | naive predictor | better |", "|---|---:|---:|:---:|"]
     for name, value in metrics.items():
         arrow = "↑ higher" if HIGHER_IS_BETTER.get(name, True) else "↓ lower"

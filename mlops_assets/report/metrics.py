@@ -93,7 +93,7 @@ def per_class_metrics(
     recall = recall_score(y_true, y_pred, labels=index, average=None, zero_division=0)
     return {
         str(label): {"precision": float(p), "recall": float(r)}
-        for label, p, r in zip(classes, precision, recall)
+        for label, p, r in zip(classes, precision, recall, strict=True)
     }
 
 

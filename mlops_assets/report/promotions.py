@@ -1,4 +1,4 @@
-"""The model's place in the registry, in words: what merging would do, and the champion's history."""
+"""The model's place in the registry, in words: what merging would do, the champion's history."""
 
 from mlops_assets.promotion import CHAMPION, NOT_REGISTERED
 from mlops_assets.records import ModelVersion, Promotion, Registration

@@ -135,7 +135,7 @@ class FakeGitHub:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeGitHub":  # noqa: PYI034
+    def __enter__(self) -> "FakeGitHub":
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -159,8 +159,12 @@ def legacy_mlflow_venv() -> Path:
         if install.returncode != 0:
             shutil.rmtree(venv, ignore_errors=True)
             output = install.stdout + install.stderr
-            unreachable = ("Could not find a version", "Failed to establish a new connection",
-                           "Temporary failure in name resolution", "No matching distribution")  # fmt: skip
+            unreachable = (
+                "Could not find a version",
+                "Failed to establish a new connection",
+                "Temporary failure in name resolution",
+                "No matching distribution",
+            )
             if any(s in output for s in unreachable):
                 pytest.skip(
                     f"pip cannot install {LEGACY_REQUIREMENTS} from the index:\n{output[-800:]}"

@@ -1,4 +1,5 @@
-"""metrics_report: held-out metrics, plots and report.md; then the run becomes ``artifacts/latest``."""
+"""metrics_report: held-out metrics, plots and report.md, judged against a baseline; then the run
+becomes ``artifacts/latest``."""
 
 import os
 from collections.abc import Callable

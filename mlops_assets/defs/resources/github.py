@@ -1,7 +1,8 @@
 """GitHub as a typed resource: where the report is posted and how.
 
 The token is a field like the others, wired as ``EnvVar("GITHUB_TOKEN")`` when the variable is
-set (never a literal): Dagster then keeps its value out of the run config and the UI. It is never part of logs, metadata or error messages (``PublishSettings.redact``).
+set (never a literal): Dagster then keeps its value out of the run config and the UI. It is
+never part of logs, metadata or error messages (``PublishSettings.redact``).
 """
 
 import os
