@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -198,6 +198,9 @@ def assert_usable(params: Params) -> None:
 def test_mutated_params_load_or_name_the_file_and_key(mutations):
     tree, touched = mutate(BASE, mutations)
     text = yaml.safe_dump(tree, allow_unicode=True)
+    # PyYAML writes a key holding a line-break character (U+0085, U+2028) in single quotes,
+    # where reading folds it into a space: the file would not hold the key meant.
+    assume(set(_key_paths(yaml.safe_load(text) or {})) == set(_key_paths(tree)))
     with written("params.yaml", text.encode("utf-8")) as path:
         try:
             params = load_params(path)
