@@ -46,6 +46,7 @@ def step_window(instance: DagsterInstance, run_id: str) -> tuple[float, float]:
     return min(times), max(times)
 
 
+@pytest.mark.slow(reason="ten whole runs, queued through the real daemon one at a time")
 def test_ten_queued_runs_through_the_daemon_end_consistent(tmp_path):
     project = project_repository(tmp_path / "project")
     project.commit({"params.yaml": FAST_PARAMS}, "few epochs for the test")
