@@ -4,7 +4,9 @@ reads and a summary at the end. What ``make run`` and the GitHub Actions workflo
 It launches the ``retrain`` job in this process on the instance in ``$DAGSTER_HOME`` (so the
 run shows in the UI, and skip-unchanged works across runs), with the compact console logger
 unless ``--verbose`` (or ``MLOPS_ASSETS_VERBOSE=1``) asks for Dagster's full event log.
-Exit code 0 when the run succeeded, 1 when it failed (a refused model included).
+Exit code 0 when the run succeeded, 1 when it failed (a refused model included), 2 for a
+user's mistake found before the run (no project here, a bad ``params.yaml``, a bad flag), said
+in one line.
 """
 
 import argparse
@@ -13,10 +15,14 @@ import os
 import signal
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 from mlops_assets import prelaunch, run_tags, settings
 from mlops_assets.artifacts.lock import exclusive
+from mlops_assets.data.errors import DatasetError
+from mlops_assets.params import ParamsError
+from mlops_assets.settings import ProjectNotFound
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -25,7 +31,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run = commands.add_parser("run", help="materialise every asset of the retrain graph")
     run.add_argument("--config-json", default="", help="Dagster run config, e.g. fewer epochs")
     run.add_argument("--force", action="store_true", help="recompute every asset")
-    run.add_argument("--verbose", action="store_true", help="Dagster's full event log")
+    run.add_argument(
+        "--verbose", action="store_true", help="Dagster's full event log; errors' tracebacks"
+    )
     return parser.parse_args(argv)
 
 
@@ -67,6 +75,18 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: os.kill(os.getpid(), signal.SIGINT))
 
 
+# A user's mistake, said in one line naming the file and key (exit 2); anything else is a bug
+# of ours and keeps its traceback.
+USER_ERRORS = (ParamsError, DatasetError, ProjectNotFound)
+
+
+def user_error(error: Exception, verbose: bool) -> int:
+    if verbose:
+        traceback.print_exception(error)
+    print(f"mlops-assets: {error}".replace("\n", " "), file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     stop_on_sigterm()
@@ -75,20 +95,23 @@ def main(argv: list[str] | None = None) -> int:
     verbose = args.verbose or settings.verbose()
 
     home = os.environ.get("DAGSTER_HOME")
-    artifacts = settings.artifacts_dir()
-    # Decided before Dagster is imported: a run that would change nothing is not launched.
-    state = None
-    if home and not args.config_json.strip():
-        state = prelaunch.project_state(settings.project_dir(), artifacts, os.environ)
-        forced = args.force or settings.forced()
-        if not forced and (last := prelaunch.unchanged_since(artifacts, state)) is not None:
-            report_unchanged(last)
-            return 0
+    try:
+        artifacts = settings.artifacts_dir()
+        # Decided before Dagster is imported: a run that would change nothing is not launched.
+        state = None
+        if home and not args.config_json.strip():
+            state = prelaunch.project_state(settings.project_dir(), artifacts, os.environ)
+            forced = args.force or settings.forced()
+            if not forced and (last := prelaunch.unchanged_since(artifacts, state)) is not None:
+                report_unchanged(last)
+                return 0
 
-    from dagster import DagsterInstance
+        from dagster import DagsterInstance
 
-    from mlops_assets.definitions import defs
-    from mlops_assets.defs.jobs import RETRAIN_JOB
+        from mlops_assets.definitions import defs  # reads params.yaml: ParamsError
+        from mlops_assets.defs.jobs import RETRAIN_JOB
+    except USER_ERRORS as error:
+        return user_error(error, verbose)
 
     if home:
         ensure_instance_dir(Path(home))

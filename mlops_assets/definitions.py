@@ -14,7 +14,7 @@ from mlops_assets.defs.assets import RETRAIN_ASSETS
 from mlops_assets.defs.checks import ALL_CHECKS
 from mlops_assets.defs.console import compact_console_logger
 from mlops_assets.defs.io_manager import RunIsolatedStorage
-from mlops_assets.defs.jobs import retrain_job
+from mlops_assets.defs.jobs import build_retrain_job
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.dvc import DvcData
 from mlops_assets.defs.resources.github import GitHubResource
@@ -25,6 +25,9 @@ from mlops_assets.defs.schedules import build_schedule
 from mlops_assets.defs.sensors import git_changes_sensor, github_pull_requests_sensor
 from mlops_assets.settings import ScheduleSettings
 
+# $MLOPS_ASSETS_PROJECT_DIR, else the nearest directory holding params.yaml from the working
+# directory up; each retrain run is tagged with it.
+project_dir = settings.project_dir()
 artifacts_dir = settings.artifacts_dir()
 # MLFLOW_TRACKING_URI, else DagsHub (DAGSHUB_*), else the project's mlflow.db.
 tracking = MlflowTracking.from_env()
@@ -40,7 +43,7 @@ run_guard = RunGuard(
 defs = Definitions(
     assets=RETRAIN_ASSETS,
     asset_checks=ALL_CHECKS,
-    jobs=[retrain_job, rollback_job],
+    jobs=[build_retrain_job(project_dir), rollback_job],
     sensors=[git_changes_sensor, github_pull_requests_sensor],
     schedules=[build_schedule(ScheduleSettings.from_env())],
     resources={

@@ -13,6 +13,7 @@ CHANGED_PATHS = f"{PREFIX}changed_paths"
 PR_NUMBER = f"{PREFIX}pr_number"  # the pull request pr_comment posts to
 SCHEDULED_TIME = f"{PREFIX}scheduled_time"
 FORCE = f"{PREFIX}force"  # "1": recompute every asset of the run
+PROJECT_DIR = f"{PREFIX}project_dir"  # the project the code location was loaded for
 
 # MLflow run tags.
 GIT_COMMIT = "mlflow.source.git.commit"

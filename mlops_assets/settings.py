@@ -67,11 +67,27 @@ def _list(variable: str, env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(variable, "").split(",") if item.strip())
 
 
-def project_dir(env: Mapping[str, str] | None = None) -> Path:
+class ProjectNotFound(ValueError):
+    """No project here: a user's mistake (the wrong directory), said in one line."""
+
+
+def project_dir(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
     """The directory holding params.yaml, data/ and artifacts/: ``$MLOPS_ASSETS_PROJECT_DIR``,
-    else the checkout that holds this package."""
+    else the nearest ancestor of the working directory holding params.yaml, as git and DVC find
+    their roots, so every tool started in a project (the CLI, ``dagster dev``, DVC's stages)
+    works on that project and not on wherever the package is installed."""
     configured = _env(env).get(PROJECT_DIR)
-    return Path(configured).resolve() if configured else Path(__file__).resolve().parent.parent
+    if configured:
+        return Path(configured).resolve()
+    start = (cwd or Path.cwd()).resolve()
+    for directory in (start, *start.parents):
+        if (directory / PARAMS_FILE).is_file():
+            return directory
+    raise ProjectNotFound(
+        f"no {PARAMS_FILE} in {start} or any directory above it: run this in a project "
+        f"(the directory holding {PARAMS_FILE}; see docs/configuration.md), "
+        f"or set {PROJECT_DIR}"
+    )
 
 
 def params_path(env: Mapping[str, str] | None = None) -> Path:

@@ -18,6 +18,7 @@ from mlops_assets_tests.conftest import FAST_TRAIN
 pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
 
 BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[1]
 TINY = json.dumps({"ops": {"trained_model": {"config": FAST_TRAIN}}})
 
 
@@ -26,6 +27,8 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     return {
         **os.environ,
         "DAGSTER_HOME": str(tmp_path / "home"),
+        # Run from tmp_path, outside the checkout: the project is named.
+        "MLOPS_ASSETS_PROJECT_DIR": str(REPO),
         "MLOPS_ASSETS_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
         "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
         "MLOPS_ASSETS_COMMENT_ON": "local",  # never post from tests, whatever CI sets

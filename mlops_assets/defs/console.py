@@ -22,6 +22,7 @@ BRIEF_ERRORS = {
     "TrackingServerError",
     "DatasetError",
     "ParamsError",
+    "ProjectNotFound",
 }
 # Events that print a run's error first; the run failure that follows only names it.
 FIRST_ERRORS = {"STEP_FAILURE", "RESOURCE_INIT_FAILURE"}

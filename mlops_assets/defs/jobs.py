@@ -1,11 +1,20 @@
 """The retrain job: the whole graph, data to model to report to pull-request comment."""
 
+from pathlib import Path
+
 from dagster import AssetSelection, define_asset_job
+
+from mlops_assets import run_tags
 
 RETRAIN_JOB = "retrain"
 
-retrain_job = define_asset_job(
-    RETRAIN_JOB,
-    selection=AssetSelection.all(),
-    description="Data to model to report to PR comment.",
-)
+
+def build_retrain_job(project: Path):
+    """Tagged with the project it was loaded for, so each run in the UI says which one it
+    trained on (the project is found from the working directory)."""
+    return define_asset_job(
+        RETRAIN_JOB,
+        selection=AssetSelection.all(),
+        description=f"Data to model to report to PR comment, for the project in {project}.",
+        tags={run_tags.PROJECT_DIR: str(project)},
+    )
