@@ -1,11 +1,13 @@
 """The whole graph, in process, on the real sample data."""
 
+import base64
 import json
 import subprocess
 import sys
 
 import pytest
 
+from mlops_assets.report.markdown import MAX_EMBEDDED_BYTES, with_embedded_plots
 from mlops_assets_tests.conftest import SAMPLE_CSV, run_config
 
 pytestmark = pytest.mark.pipeline  # runs the CLI, a daemon or the assets throughout
@@ -27,9 +29,14 @@ def test_graph_materialises_every_asset_and_promotes_a_complete_run(workspace):
     assert set(metrics) == {"mae", "rmse", "r2"}
     report = (latest / "report.md").read_text()
     assert "mae" in report
+    # The UI shows the same report with its plots inlined: it cannot read the run directory.
+    shown = result.asset_materializations_for_node("metrics_report")[0].metadata["report"].value
     for plot in ("learning_curve", "predicted_vs_actual", "residuals"):
-        assert (latest / "plots" / f"{plot}.png").stat().st_size > 1000
+        png = (latest / "plots" / f"{plot}.png").read_bytes()
+        assert 1000 < len(png) <= MAX_EMBEDDED_BYTES
         assert f"(plots/{plot}.png)" in report
+        assert f"![{plot}](data:image/png;base64,{base64.b64encode(png).decode()})" in shown
+    assert "(plots/" not in shown
     comment = (workspace.artifacts / "pr_comment.md").read_text()
     assert comment.startswith("<!-- mlops-assets report -->")
     assert result.asset_materializations_for_node("pr_comment")[0].metadata["posted_to"].value == (
@@ -183,3 +190,18 @@ def test_gate_seeds_trains_more_seeds_and_the_comment_states_mean_and_spread(wor
     assert (
         f"mean {spread.mean:.4g}, standard deviation {spread.spread:.2g} across 3 seeds" in status
     )
+
+
+def test_an_oversized_or_missing_plot_stays_a_path(tmp_path):
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "plots" / "small.png").write_bytes(b"\x89PNG" + b"0" * 100)
+    (tmp_path / "plots" / "big.png").write_bytes(b"\x89PNG" + b"0" * 200)
+    markdown = "![small](plots/small.png)\n![big](plots/big.png)\n![gone](plots/gone.png)\n"
+
+    shown = with_embedded_plots(markdown, tmp_path, limit=150)
+
+    small = base64.b64encode((tmp_path / "plots" / "small.png").read_bytes()).decode()
+    assert shown == (
+        f"![small](data:image/png;base64,{small})\n![big](plots/big.png)\n![gone](plots/gone.png)\n"
+    )
+    assert with_embedded_plots(shown, tmp_path, limit=150) == shown  # inlined once

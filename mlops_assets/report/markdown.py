@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlops_assets.report.metrics import HEADLINE, HIGHER_IS_BETTER
@@ -93,3 +96,25 @@ def with_reuse_note(markdown: str, run_id: str, what: str) -> str:
     if not title.startswith("# "):
         return f"{note}\n\n{markdown}"
     return f"{title}\n\n{note}{newline}{rest}"
+
+
+MAX_EMBEDDED_BYTES = 150_000  # per image: Dagster+ refuses oversized metadata (dagster #17189)
+# ![name](plots/x.png): a local PNG, not a data: URI or a URL
+LOCAL_PNG = re.compile(r"!\[([^\]]*)\]\((?!data:|https?://)([^)\s]+\.png)\)")
+
+
+def with_embedded_plots(markdown: str, run_dir: Path, limit: int = MAX_EMBEDDED_BYTES) -> str:
+    """``markdown`` with its local plot images (``![name](plots/x.png)``, relative to
+    ``run_dir``) inlined as ``data:`` URIs, for the Dagster UI: it renders Markdown metadata,
+    allows ``data:`` images (dagster #13443), has no image metadata type (#15468), and cannot
+    read the run directory. An image over ``limit`` bytes, or missing, stays a path."""
+
+    def inline(match: re.Match) -> str:
+        name, target = match.group(1), match.group(2)
+        path = run_dir / target
+        if not path.is_file() or path.stat().st_size > limit:
+            return match.group(0)
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        return f"![{name}](data:image/png;base64,{data})"
+
+    return LOCAL_PNG.sub(inline, markdown)

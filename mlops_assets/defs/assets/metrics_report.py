@@ -21,7 +21,7 @@ from mlops_assets.records import FeatureSet, MetricsReport, SeedSpread, TrainedM
 from mlops_assets.report.evaluation import Evaluation, evaluate
 from mlops_assets.report.gate import GateResult
 from mlops_assets.report.judge import judge
-from mlops_assets.report.markdown import with_reuse_note
+from mlops_assets.report.markdown import with_embedded_plots, with_reuse_note
 from mlops_assets.report.seeds import seed_line, seed_spread
 from mlops_assets.settings import project_dir
 
@@ -46,7 +46,7 @@ def _metadata(report: MetricsReport, gate: GateResult, published: Path) -> dict:
         **seeds,
         **{f"test_{k}": v for k, v in report.metrics.items() if k != headline},
         **_gate_metadata(gate),
-        "report": MetadataValue.md(report.markdown),
+        "report": MetadataValue.md(with_embedded_plots(report.markdown, Path(report.directory))),
         "metrics_path": MetadataValue.path(str(published / METRICS_FILE)),
         "report_path": MetadataValue.path(str(published / REPORT_FILE)),
         "run_dir": MetadataValue.path(report.directory),
@@ -68,7 +68,8 @@ def _judged_again(
         reused_from_run=reuse.run_id,
         decisions=decisions_in_run(context, reuse),
     )
-    metadata = {"report": MetadataValue.md(markdown), **_gate_metadata(gate)}
+    shown = with_embedded_plots(markdown, Path(previous.directory))
+    metadata = {"report": MetadataValue.md(shown), **_gate_metadata(gate)}
     return reuse.restore(report, metadata)
 
 
