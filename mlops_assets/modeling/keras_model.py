@@ -211,11 +211,12 @@ def save_model(model, path: Path) -> Path:
 
 
 def load_model(path: Path):
-    """The saved model (its preprocessing layers registered first)."""
+    """The saved model. New ones need only Keras; models saved before the front was built-in
+    layers need the custom ones registered first."""
     import_tensorflow()
     import keras
 
-    import mlops_assets.modeling.preprocessing  # noqa: F401  (FillMissing, MissingIndicator)
+    import mlops_assets.modeling.preprocessing  # noqa: F401  (older models: FillMissing...)
 
     with quiet_tensorflow():
         return keras.saving.load_model(path)

@@ -1,12 +1,16 @@
 """The saved model's front: raw columns in, one numeric tensor out.
 
 One ``keras.Input`` per column (numbers as float32, text as strings; a missing value is NaN or
-an empty string), each filled with its training value (``FillMissing``), then ``Normalization``
-for numbers and ``StringLookup`` / ``IntegerLookup`` one-hot for categories, with one
-out-of-vocabulary bucket for a category training never saw. Normalisation and vocabularies are
-fitted with ``adapt`` on the training split only. The two small layers defined here are
-registered with Keras, so ``keras.saving.load_model`` finds them once this module is imported
-(``keras_model.load_model`` does that).
+an empty string), each filled with its training value, then ``Normalization`` for numbers and
+``StringLookup`` / ``IntegerLookup`` one-hot for categories, with one out-of-vocabulary bucket
+for a category training never saw. Normalisation and vocabularies are fitted with ``adapt`` on
+the training split only.
+
+The front is built from built-in layers and ``keras.ops`` calls on the symbolic tensors only, so
+``model.keras`` loads with plain ``keras.saving.load_model`` where this package cannot be
+imported (a serving process, another project). ``FillMissing`` and ``MissingIndicator`` stay
+registered here only so that models saved before that still load through
+``keras_model.load_model`` (which imports this module); no new model uses them.
 
 Importing this module imports TensorFlow.
 """
@@ -29,8 +33,9 @@ import keras  # noqa: E402 - after import_tensorflow(), which quiets TensorFlow'
 
 @keras.saving.register_keras_serializable(package="mlops_assets")
 class FillMissing(keras.layers.Layer):
-    """Missing cells (NaN, or an empty string) become ``fill_value``; ``output_dtype`` casts
-    the result (integer codes for ``IntegerLookup``)."""
+    """Older models only (see the module docstring). Missing cells (NaN, or an empty string)
+    become ``fill_value``; ``output_dtype`` casts the result (integer codes for
+    ``IntegerLookup``)."""
 
     def __init__(self, fill_value, output_dtype: str | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -57,7 +62,8 @@ class FillMissing(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="mlops_assets")
 class MissingIndicator(keras.layers.Layer):
-    """1.0 where the number is missing (NaN), else 0.0: lets the model learn from the gap."""
+    """Older models only (see the module docstring). 1.0 where the number is missing (NaN),
+    else 0.0: lets the model learn from the gap."""
 
     def call(self, inputs):
         return keras.ops.cast(keras.ops.isnan(keras.ops.cast(inputs, "float32")), "float32")
@@ -76,11 +82,14 @@ def input_name(column: str) -> str:
 
 
 def _column_values(frame: pd.DataFrame, name: str, dtype: str) -> np.ndarray:
-    """One column as the model input takes it: float32 (NaN missing) or text ("" missing)."""
+    """One column as the model input takes it: float32 (NaN missing) or text ("" missing; a
+    blank cell is missing too, made "" here as the model's graph has no string strip)."""
     values = frame[name]
     if dtype == "string":
         text = values.astype(object)
-        return np.asarray(text.where(text.notna(), "").astype(str), dtype=object).reshape(-1, 1)
+        text = text.where(text.notna(), "").astype(str)
+        text = text.where(text.str.strip() != "", "")
+        return np.asarray(text, dtype=object).reshape(-1, 1)
     return np.asarray(values.astype("float64"), dtype=np.float32).reshape(-1, 1)
 
 
@@ -120,13 +129,34 @@ def example_inputs(frame: pd.DataFrame, columns: list[Column]) -> dict[str, np.n
     return {k: v.astype(str) if v.dtype == object else v for k, v in inputs.items()}
 
 
+def _string_one_hot(column: Column, name: str, train: np.ndarray, tensor):
+    """A string column one-hot, the gap ("") counted as the fill value, in built-in layers.
+
+    There is no ``keras.ops`` string replace, so the lookup's vocabulary also holds "" (after
+    the training values, so their one-hot positions are unchanged), and its index becomes the
+    fill value's before ``CategoryEncoding``: index 0 is the out-of-vocabulary bucket.
+    """
+    adapted = keras.layers.StringLookup(num_oov_indices=1)
+    adapted.adapt(train)
+    vocabulary = [str(token) for token in adapted.get_vocabulary()[1:]]
+    lookup = keras.layers.StringLookup(
+        num_oov_indices=1,
+        vocabulary=[*vocabulary, ""],
+        output_mode="int",
+        name=f"lookup_{name}",
+    )
+    fill = str(column.fill)
+    fill_index = vocabulary.index(fill) + 1 if fill in vocabulary else 0
+    index = lookup(tensor)
+    index = keras.ops.where(keras.ops.equal(index, len(vocabulary) + 1), fill_index, index)
+    return keras.layers.CategoryEncoding(
+        num_tokens=len(vocabulary) + 1, output_mode="one_hot", name=f"one_hot_{name}"
+    )(index)
+
+
 def _encoder(column: Column, name: str, train: np.ndarray):
-    """The lookup or normalisation of one column, adapted on its (filled) training values."""
-    if column.kind == CATEGORICAL and column.dtype == "string":
-        layer = keras.layers.StringLookup(
-            num_oov_indices=1, output_mode="one_hot", name=f"lookup_{name}"
-        )
-    elif column.kind == CATEGORICAL:
+    """The lookup or normalisation of a number column, adapted on its (filled) training values."""
+    if column.kind == CATEGORICAL:
         layer = keras.layers.IntegerLookup(
             num_oov_indices=1, output_mode="one_hot", name=f"lookup_{name}"
         )
@@ -145,17 +175,23 @@ def _filled(column: Column, values: np.ndarray) -> np.ndarray:
 
 def preprocessing(columns: list[Column], x_train: pd.DataFrame):
     """``(inputs, encoded)``: a dict of one ``keras.Input`` per column, and the concatenated
-    numeric tensor the network reads, its layers fitted on ``x_train`` (the training split)."""
+    numeric tensor the network reads, its layers fitted on ``x_train`` (the training split).
+    Built-in layers and ``keras.ops`` only: the saved model needs no class of ours."""
+    ops = keras.ops
     inputs, parts = {}, []
     for column in columns:
         dtype, name = INPUT_DTYPES[column.dtype], input_name(column.name)
         tensor = keras.Input(shape=(1,), dtype=dtype, name=name)
         inputs[name] = tensor
-        values = _column_values(x_train, column.name, dtype)
-        output_dtype = "int64" if column.dtype == "integer" else None
-        filled = FillMissing(column.fill, output_dtype, name=f"fill_{name}")(tensor)
-        parts.append(_encoder(column, name, _filled(column, values))(filled))
+        train = _filled(column, _column_values(x_train, column.name, dtype))
+        if column.dtype == "string":
+            parts.append(_string_one_hot(column, name, train, tensor))
+            continue
+        filled = ops.where(ops.isnan(tensor), float(column.fill), tensor)
+        if column.dtype == "integer":
+            filled = ops.cast(filled, "int64")
+        parts.append(_encoder(column, name, train)(filled))
         if column.missing_indicator:
-            parts.append(MissingIndicator(name=f"missing_{name}")(tensor))
+            parts.append(ops.cast(ops.isnan(tensor), "float32"))
     encoded = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="encoded")(parts)
     return inputs, encoded
