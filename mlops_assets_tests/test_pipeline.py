@@ -143,9 +143,11 @@ def test_loading_the_code_location_imports_no_heavy_library():
     assert out.stdout.strip() == "[]"
 
 
-def test_a_pr_that_appends_rows_and_shifts_a_feature_gets_a_data_section_naming_it(
+def test_a_pr_that_appends_a_small_batch_with_a_unit_change_gets_a_data_section_naming_it(
     workspace, monkeypatch, tmp_path
 ):
+    """40 copied rows with ``bmi`` + 8 (about 1.8 SD) among 442: a whole-file test dilutes them,
+    the test of the added rows alone does not."""
     import pandas as pd
 
     from mlops_assets_tests.support.git_repo import project_repository
@@ -154,9 +156,7 @@ def test_a_pr_that_appends_rows_and_shifts_a_feature_gets_a_data_section_naming_
     repo.git("checkout", "--quiet", "-b", "more-data")
     csv = repo.path / "data" / "diabetes.csv"
     frame = pd.read_csv(csv)
-    added = frame.sample(150, random_state=0).assign(
-        bmi=lambda f: f["bmi"] + 3 * frame["bmi"].std()
-    )
+    added = frame.sample(40, random_state=0).assign(bmi=lambda f: f["bmi"] + 8)
     pd.concat([frame, added]).to_csv(csv, index=False)
     repo.commit({}, "more patients, heavier ones")
     repo.git("add", "data/diabetes.csv")
@@ -170,7 +170,7 @@ def test_a_pr_that_appends_rows_and_shifts_a_feature_gets_a_data_section_naming_
     comment = (workspace.artifacts / "pr_comment.md").read_text()
     section = comment.split("### What changed in the data")[1].split("\n### ")[0]
     flagged = section.split("<details>")[0]
-    assert "**+150 rows**" in section
+    assert "**+40 rows**" in section
     assert "`bmi`" in flagged
     assert "`age`" not in flagged  # unshifted columns are collapsed
 
