@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_assets.records import MetricsReport, Registration
+from mlops_assets.report.metrics import higher_is_better
 from mlops_assets.report.promotions import promotions_section, registration_line
 from mlops_assets.report.seeds import seed_line
-from mlops_assets.report.verdict import compare, headline_verdict, higher_is_better
+from mlops_assets.report.verdict import compare, headline_verdict
 
 # GitHub rejects comment bodies over 65,536 characters.
 GITHUB_BODY_LIMIT = 65_536

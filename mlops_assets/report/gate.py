@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mlops_assets.records import Baseline, Interval
-from mlops_assets.report.metrics import HIGHER_IS_BETTER
+from mlops_assets.report.metrics import higher_is_better
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,8 @@ class GateResult:
     notes: list[str] = field(default_factory=list)  # comparisons that passed or were not possible
 
 
-def _worse(value: float, reference: float, higher_is_better: bool) -> bool:
-    return value < reference if higher_is_better else value > reference
+def _worse(value: float, reference: float, higher: bool) -> bool:
+    return value < reference if higher else value > reference
 
 
 def evaluate_gate(
@@ -41,7 +41,7 @@ def evaluate_gate(
     is also worse beyond noise."""
     if tolerance < 0:
         raise ValueError(f"gate tolerance must be >= 0, got {tolerance}")
-    higher = HIGHER_IS_BETTER.get(headline, True)
+    higher = higher_is_better(headline)
     value = metrics[headline]
     reasons: list[str] = []
     notes: list[str] = []

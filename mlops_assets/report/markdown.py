@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops_assets.report.metrics import HEADLINE, HIGHER_IS_BETTER
+from mlops_assets.report.metrics import HEADLINE, higher_is_better
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,7 +22,7 @@ def metrics_table(metrics: Mapping[str, float], naive: Mapping[str, float]) -> s
     """Each held-out metric beside a featureless predictor's score, with the better direction."""
     rows = ["| metric | model | naive predictor | better |", "|---|---:|---:|:---:|"]
     for name, value in metrics.items():
-        arrow = "↑ higher" if HIGHER_IS_BETTER.get(name, True) else "↓ lower"
+        arrow = "↑ higher" if higher_is_better(name) else "↓ lower"
         rows.append(f"| {name} | {_fmt(value)} | {_fmt(naive.get(name, float('nan')))} | {arrow} |")
     return "\n".join(rows)
 

@@ -29,6 +29,11 @@ HIGHER_IS_BETTER = {
 }
 
 
+def higher_is_better(name: str) -> bool:
+    """A metric's direction; one not in ``HIGHER_IS_BETTER`` counts as a score."""
+    return HIGHER_IS_BETTER.get(name, True)
+
+
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     import numpy as np
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from mlops_assets.records import MetricsReport
-from mlops_assets.report.metrics import HIGHER_IS_BETTER
+from mlops_assets.report.metrics import higher_is_better
 
 
 class Direction(Enum):
@@ -41,10 +41,6 @@ class Verdict:
         if self.delta and self.within_noise is False:
             return f"{self.direction.value}, beyond noise"
         return self.direction.value
-
-
-def higher_is_better(name: str) -> bool:
-    return HIGHER_IS_BETTER.get(name, True)
 
 
 def compare(name: str, value: float, baseline: float | None) -> Verdict:
