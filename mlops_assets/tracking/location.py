@@ -40,6 +40,12 @@ class TrackingLocation:
         return self.uri.startswith(("http://", "https://"))
 
     @property
+    def sqlite_file(self) -> Path | None:
+        """The embedded store's database file (``sqlite:///<path>``); None for another store."""
+        path = self.uri.removeprefix("sqlite:///")
+        return Path(path) if path != self.uri else None
+
+    @property
     def display_uri(self) -> str:
         return redact_url(self.uri)
 

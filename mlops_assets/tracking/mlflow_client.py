@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from mlops_assets import run_tags
+from mlops_assets.artifacts.layout import PLOTS_DIR
 from mlops_assets.records import Baseline, MetricsReport
 from mlops_assets.tracking.epoch_metrics import EpochMetrics, Point
 from mlops_assets.tracking.location import TrackingLocation
@@ -167,7 +168,7 @@ def log_report(
     import mlflow
 
     mlflow.log_metrics(report_metrics(report, extra_metrics))
-    mlflow.log_artifacts(str(Path(report.directory) / "plots"), artifact_path="plots")
+    mlflow.log_artifacts(str(Path(report.directory) / PLOTS_DIR), artifact_path="plots")
     for path in files:
         mlflow.log_artifact(str(path))
     mlflow.set_tag(run_tags.GATE, "passed" if report.gate_passed else "failed")

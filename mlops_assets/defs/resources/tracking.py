@@ -124,8 +124,7 @@ class MlflowTracking(ConfigurableResource):
         or failed while the server was down) with the status their Dagster run ended with.
         Returns a line per run ended. An embedded store not created yet holds no run."""
         location = self.location()
-        store = location.uri.removeprefix("sqlite:///")
-        if store != location.uri and not Path(store).exists():
+        if location.sqlite_file is not None and not location.sqlite_file.exists():
             return []
         ended = []
         with mlflow_client.connected(location, self.check_timeout) as location:
