@@ -22,6 +22,7 @@ from mlops_assets import prelaunch, run_tags, settings
 from mlops_assets.artifacts.lock import exclusive
 from mlops_assets.data.errors import DatasetError
 from mlops_assets.params import ParamsError
+from mlops_assets.scoring import ScoringError
 from mlops_assets.settings import ProjectNotFound
 
 
@@ -34,6 +35,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument(
         "--verbose", action="store_true", help="Dagster's full event log; errors' tracebacks"
     )
+    predict = commands.add_parser(
+        "predict", help="score a CSV with the champion (or latest, or a registered version)"
+    )
+    predict.add_argument("csv", type=Path, help="rows with the model's input columns")
+    predict.add_argument(
+        "--model",
+        default="",
+        metavar="champion|latest|VERSION",
+        help="default: the registry's champion, else artifacts/latest",
+    )
+    predict.add_argument(
+        "--out", default="", help="default: <csv stem>.predictions.csv beside it; - for stdout"
+    )
+    predict.add_argument("--chunk-rows", type=int, default=100_000, help="rows read at a time")
+    predict.add_argument("--verbose", action="store_true", help="errors' tracebacks")
     return parser.parse_args(argv)
 
 
@@ -77,7 +93,7 @@ def stop_on_sigterm() -> None:
 
 # A user's mistake, said in one line naming the file and key (exit 2); anything else is a bug
 # of ours and keeps its traceback.
-USER_ERRORS = (ParamsError, DatasetError, ProjectNotFound)
+USER_ERRORS = (ParamsError, DatasetError, ProjectNotFound, ScoringError)
 
 
 def user_error(error: Exception, verbose: bool) -> int:
@@ -93,6 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     # MLflow's own INFO lines (creating the store's tables, ...) are not the run's news.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     verbose = args.verbose or settings.verbose()
+    if args.command == "predict":
+        from mlops_assets.scoring.command import main as predict
+
+        try:
+            return predict(args.csv, args.model, args.out, args.chunk_rows)
+        except USER_ERRORS as error:
+            return user_error(error, verbose)
 
     home = os.environ.get("DAGSTER_HOME")
     try:

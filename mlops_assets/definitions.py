@@ -1,4 +1,4 @@
-"""The code location: the retrain asset graph, its checks, the retrain and rollback jobs,
+"""The code location: the retrain asset graph, its checks, the retrain, rollback and score jobs,
 sensors, schedule and resources.
 
 What each resource will talk to is decided here, from ``settings`` (the environment) when the
@@ -22,6 +22,7 @@ from mlops_assets.defs.resources.run_guard import RunGuard
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.defs.rollback import rollback_job
 from mlops_assets.defs.schedules import build_schedule
+from mlops_assets.defs.score import score_job
 from mlops_assets.defs.sensors import git_changes_sensor, github_pull_requests_sensor
 from mlops_assets.settings import ScheduleSettings
 
@@ -43,7 +44,7 @@ run_guard = RunGuard(
 defs = Definitions(
     assets=RETRAIN_ASSETS,
     asset_checks=ALL_CHECKS,
-    jobs=[build_retrain_job(project_dir), rollback_job],
+    jobs=[build_retrain_job(project_dir), rollback_job, score_job],
     sensors=[git_changes_sensor, github_pull_requests_sensor],
     schedules=[build_schedule(ScheduleSettings.from_env())],
     resources={
