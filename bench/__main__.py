@@ -9,6 +9,7 @@ BENCHMARKS = [
     "import_time",
     "training",
     "scale",
+    "scoring",
     "sensor_tick",
     "tracking_overhead",
     "data_diff",
