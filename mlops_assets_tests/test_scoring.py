@@ -5,18 +5,21 @@ Dagster ``score`` job through ``dagster job execute``."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
+from mlops_assets.scoring.batch import add_predictions, model_task, output_columns
+from mlops_assets.scoring.command import default_out
 from mlops_assets_tests.support.cli_project import REPO, CliProject
 from mlops_assets_tests.support.datasets import heart_frame
 from mlops_assets_tests.support.git_repo import GitRepo
 from mlops_assets_tests.support.params import FAST
 
-pytestmark = pytest.mark.pipeline  # every test scores after a real CLI run
+PIPELINE = pytest.mark.pipeline  # the CLI tests score after a real run
 
 
 def predict(project: CliProject, *args: str) -> subprocess.CompletedProcess:
@@ -69,6 +72,52 @@ def heart(tmp_path_factory) -> CliProject:
     return trained(project)
 
 
+def test_a_binary_classifiers_output_is_the_last_labels_probability():
+    chunk = pd.DataFrame({"x": ["a", "b", "c"]})
+    scores = np.array([0.2, 0.5, 0.9])
+
+    scored = add_predictions(chunk, scores, "binary_classification", ["No", "Yes"])
+
+    assert scored["prediction"].tolist() == ["No", "Yes", "Yes"]
+    np.testing.assert_allclose(scored["probability_Yes"], scores)
+    np.testing.assert_allclose(scored["probability_No"], 1 - scores)
+    assert output_columns("binary_classification", ["No", "Yes"]) == [
+        "prediction",
+        "probability_No",
+        "probability_Yes",
+    ]
+
+
+def test_multiclass_rows_get_the_argmax_label_and_regression_only_the_value():
+    scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]])
+    scored = add_predictions(
+        pd.DataFrame({"x": [1, 2]}), scores, "multiclass_classification", [3, 5, 7]
+    )
+    assert scored["prediction"].tolist() == [5, 3]
+    assert list(scored.columns) == [
+        "x",
+        "prediction",
+        "probability_3",
+        "probability_5",
+        "probability_7",
+    ]
+    value = add_predictions(pd.DataFrame({"x": [1]}), np.array([42.5]), "regression", None)
+    assert list(value.columns) == ["x", "prediction"] and value["prediction"][0] == 42.5
+
+
+def test_the_task_comes_from_the_models_name_else_its_labels():
+    class Named:
+        name = "mlops_assets_multiclass_classification"
+
+    class Unnamed:
+        name = "my_model"
+
+    assert model_task(Named(), None) == "multiclass_classification"
+    assert model_task(Unnamed(), ["a", "b"]) == "binary_classification"
+    assert model_task(Unnamed(), None) == "regression"
+    assert default_out(Path("data/new.csv")) == Path("data/new.predictions.csv")
+
+
 def new_rows(project: CliProject, drop: tuple[str, ...] = ()) -> pd.DataFrame:
     """The sample's rows as new data: no target, an ID and a free-text note besides."""
     frame = pd.read_csv(project.root / "data" / "diabetes.csv").drop(columns=["target"])
@@ -77,6 +126,7 @@ def new_rows(project: CliProject, drop: tuple[str, ...] = ()) -> pd.DataFrame:
     return frame.drop(columns=list(drop))
 
 
+@PIPELINE
 def test_predict_scores_every_row_with_the_champion_and_passes_other_columns_through(diabetes):
     from mlops_assets.modeling.keras_model import load_model
     from mlops_assets.modeling.keras_model import predict as keras_predict
@@ -100,6 +150,7 @@ def test_predict_scores_every_row_with_the_champion_and_passes_other_columns_thr
     assert scored["prediction"].std() > 0  # a model, not a constant
 
 
+@PIPELINE
 def test_chunks_show_progress_and_give_the_same_file_as_one_pass(diabetes):
     new_rows(diabetes).to_csv(diabetes.root / "chunked.csv", index=False)
 
@@ -124,6 +175,7 @@ def test_chunks_show_progress_and_give_the_same_file_as_one_pass(diabetes):
     assert len(written.splitlines()) == 443
 
 
+@PIPELINE
 def test_a_missing_column_is_named_in_one_line_and_nothing_is_written(diabetes):
     new_rows(diabetes, drop=("bmi",)).to_csv(diabetes.root / "no_bmi.csv", index=False)
 
@@ -138,6 +190,7 @@ def test_a_missing_column_is_named_in_one_line_and_nothing_is_written(diabetes):
     assert not list(diabetes.root.glob("*.partial*"))
 
 
+@PIPELINE
 def test_a_bad_cell_or_an_unknown_version_is_named_and_nothing_is_written(diabetes):
     rows = new_rows(diabetes).astype(object)
     rows.loc[300, "bmi"] = "thirty"
@@ -158,6 +211,7 @@ def test_a_bad_cell_or_an_unknown_version_is_named_and_nothing_is_written(diabet
     assert "(versions: v1)" in unknown.stderr
 
 
+@PIPELINE
 def test_a_classifier_writes_labels_and_class_probabilities(heart):
     frame = heart_frame(rows=60, seed=7).drop(columns=["HeartDisease"])
     frame.loc[0, "ChestPainType"] = "NEVER-SEEN"  # the out-of-vocabulary bucket
@@ -188,6 +242,7 @@ def test_a_classifier_writes_labels_and_class_probabilities(heart):
     assert scored["probability_Disease"].std() > 0
 
 
+@PIPELINE
 def test_the_score_job_runs_through_the_dagster_cli_and_writes_the_file(heart):
     frame = heart_frame(rows=50, seed=8).drop(columns=["HeartDisease"])
     frame.to_csv(heart.root / "batch.csv", index=False)

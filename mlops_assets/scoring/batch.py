@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 PREDICTION = "prediction"
 PROBABILITY = "probability_"  # + the class label
 CHUNK_ROWS = 100_000
+PREDICT_BATCH = 16_384  # rows per model call: fewer Keras steps per chunk (4096: 1.4x the time)
 FLOAT_FORMAT = "%.9g"  # the added columns (the only floats): every digit float32 has
 CLASSIFICATION_TASKS = ("binary_classification", "multiclass_classification")
 
@@ -137,12 +138,13 @@ def add_predictions(chunk: pd.DataFrame, scores: np.ndarray, task: str, labels: 
     if task not in CLASSIFICATION_TASKS:
         chunk[PREDICTION] = scores
         return chunk
-    if scores.ndim == 1:  # binary: the positive class's probability
+    if scores.ndim == 1:  # binary: the positive class's probability; 0.5 is positive
         probabilities = np.column_stack([1.0 - scores, scores])
+        index = (scores >= 0.5).astype(int)  # as keras_model.predict_labels
     else:
-        probabilities = scores
+        probabilities, index = scores, scores.argmax(axis=1)
     labels = labels if labels is not None else list(range(probabilities.shape[1]))
-    chunk[PREDICTION] = np.asarray(labels, dtype=object)[probabilities.argmax(axis=1)]
+    chunk[PREDICTION] = np.asarray(labels, dtype=object)[index]
     for i, label in enumerate(labels):
         chunk[f"{PROBABILITY}{label}"] = probabilities[:, i]
     return chunk
@@ -180,7 +182,8 @@ def _score_into(
         )
         for chunk in chunks:
             chunk.columns = header
-            scores = predict(model, _features(chunk, inputs, path, rows))
+            features = _features(chunk, inputs, path, rows)
+            scores = predict(model, features, batch_size=PREDICT_BATCH)
             scored = add_predictions(chunk, scores, task, labels)
             scored.to_csv(out, header=rows == 0, index=False, float_format=FLOAT_FORMAT)
             rows += len(chunk)
