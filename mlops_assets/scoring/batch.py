@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 PREDICTION = "prediction"
 PROBABILITY = "probability_"  # + the class label
 CHUNK_ROWS = 100_000
-PREDICT_BATCH = 16_384  # rows per model call: fewer Keras steps per chunk (4096: 1.4x the time)
+PREDICT_BATCH = 16_384  # rows per model call: fewer Keras steps (4,096: 1.4x the time)
 FLOAT_FORMAT = "%.9g"  # the added columns (the only floats): every digit float32 has
 CLASSIFICATION_TASKS = ("binary_classification", "multiclass_classification")
 
