@@ -220,9 +220,13 @@ def test_a_classifier_writes_labels_and_class_probabilities(heart):
     frame.to_csv(heart.root / "patients.csv", index=False)
 
     done = predict(heart, "patients.csv")
+    asked = predict(heart, "patients.csv", "--model", "champion", "--out", "champion.csv")
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert "the latest run's model" in done.stderr and "has no champion" in done.stderr
+    assert asked.returncode == 2  # asked for by name: no fallback
+    assert "'mlops-assets' has no champion in the local MLflow store" in asked.stderr
+    assert not (heart.root / "champion.csv").exists()
     labels = json.loads((heart.artifacts / "latest" / "labels.json").read_text())
     assert labels == ["Normal", "Disease"]
     scored = pd.read_csv(heart.root / "patients.predictions.csv")

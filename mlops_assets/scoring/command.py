@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlops_assets.scoring import ScoringError
 from mlops_assets.scoring.batch import CHUNK_ROWS, Progress, Scored, score_csv
 from mlops_assets.scoring.models import ScoringModel, resolve_model
 from mlops_assets.tracking.location import TrackingLocation
@@ -56,7 +57,11 @@ def score(
     from mlops_assets.scoring.batch import read_header
 
     target = None if out == STDOUT else Path(out) if out else default_out(csv)
-    read_header(csv)  # a missing input file is said before the model is looked for
+    read_header(csv)  # mistakes found without the model are said before it is loaded
+    if chunk_rows < 1:
+        raise ScoringError(f"chunk rows must be at least 1, not {chunk_rows}")
+    if target is not None and target.resolve() == csv.resolve():
+        raise ScoringError(f"{target}: the output would overwrite the input; choose another --out")
     with tempfile.TemporaryDirectory(prefix="mlops-assets-score-") as work:
         where = {"artifacts": artifacts, "location": location, "model_name": model_name}
         chosen = resolve_model(model, **where, work_dir=Path(work))
