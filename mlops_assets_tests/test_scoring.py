@@ -22,12 +22,12 @@ from mlops_assets_tests.support.params import FAST
 PIPELINE = pytest.mark.pipeline  # the CLI tests score after a real run
 
 
-def predict(project: CliProject, *args: str) -> subprocess.CompletedProcess:
+def predict(project: CliProject, *args: str, **env: str) -> subprocess.CompletedProcess:
     """``mlops-assets predict *args`` in the project directory, as a user types it."""
     return subprocess.run(
         [sys.executable, "-m", "mlops_assets", "predict", *args],
         cwd=project.root,
-        env={**project.environment(), "PYTHONPATH": str(REPO)},
+        env={**project.environment(), "PYTHONPATH": str(REPO), **env},
         capture_output=True,
         text=True,
         timeout=300,
@@ -244,6 +244,36 @@ def test_a_classifier_writes_labels_and_class_probabilities(heart):
     expected = np.where(probabilities[:, 1] >= 0.5, "Disease", "Normal")
     assert scored["prediction"].tolist() == expected.tolist()
     assert scored["probability_Disease"].std() > 0
+
+
+@PIPELINE
+def test_a_version_whose_run_directory_is_gone_comes_from_the_registry(heart, tmp_path):
+    # Not a git checkout: the run registered its model as v1, a candidate.
+    heart_frame(rows=40, seed=9).to_csv(heart.root / "later.csv", index=False)
+    local = predict(heart, "later.csv", "--model", "latest", "--out", "local.csv")
+    pruned = tmp_path / "no_runs_here"  # as if every run directory had been pruned
+
+    done = predict(
+        heart,
+        "later.csv",
+        "--model",
+        "v1",
+        "--out",
+        "v1.csv",
+        MLOPS_ASSETS_ARTIFACTS_DIR=str(pruned),
+    )
+
+    assert local.returncode == 0, local.stderr[-3000:]
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "scoring later.csv with v1 of 'mlops-assets'" in done.stderr
+    assert not pruned.exists()
+    downloaded = pd.read_csv(heart.root / "v1.csv")
+    assert list(downloaded.columns)[-3:] == [
+        "prediction",
+        "probability_Normal",
+        "probability_Disease",
+    ]  # labels.json from the version's report run
+    pd.testing.assert_frame_equal(downloaded, pd.read_csv(heart.root / "local.csv"))
 
 
 @PIPELINE
