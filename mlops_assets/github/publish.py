@@ -4,11 +4,13 @@ Without a token (outside CI, or a pull request from a fork) nothing is posted: t
 the local file and the job summary, the reason is logged, and the step succeeds.
 """
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops_assets.artifacts.atomic import write_text_atomic
+from mlops_assets.artifacts.layout import MODEL_CARD_FILE
 from mlops_assets.github.check_run import CHECK_NAME, post_check_run
 from mlops_assets.github.check_run import PERMISSION as CHECK_PERMISSION
 from mlops_assets.github.client import github_client
@@ -122,6 +124,22 @@ def append_step_summary(ci: CIContext, body: str) -> bool:
     return True
 
 
+def model_card_link(
+    report: MetricsReport, registration: Registration | None, local_path: Path
+) -> str | None:
+    """Where a reader finds the model card: the registered version's page in the MLflow UI
+    (the card is its description), else the MLflow run that holds ``model_card.md``, else the
+    file, relative to the comment's local copy. None for a run without a card."""
+    card = Path(report.directory) / MODEL_CARD_FILE
+    if registration is not None and registration.version is not None and registration.url:
+        return registration.url
+    if not card.is_file():
+        return None
+    if report.mlflow_run_url:
+        return report.mlflow_run_url
+    return Path(os.path.relpath(card, local_path.parent)).as_posix()
+
+
 def publish_report(
     report: MetricsReport,
     settings: PublishSettings,
@@ -141,6 +159,7 @@ def publish_report(
     sha = commit_sha(ci, payload)
     key = settings.sticky_key(ci)
     links = CommentLinks(
+        model_card=model_card_link(report, registration, local_path),
         ci_run_url=ci.run_url,
         commit_sha=sha or None,
         commit_url=ci.commit_url(sha) if sha else None,

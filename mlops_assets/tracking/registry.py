@@ -105,10 +105,14 @@ def by_alias(location: TrackingLocation, name: str, alias: str = CHAMPION) -> Mo
         raise
 
 
-def register(location: TrackingLocation, record: ModelVersion, model_uri: str) -> ModelVersion:
-    """``model_uri`` as a new version of ``record.name``, tagged from ``record``; the version
-    already registered for the same model and report when there is one (a rerun, or a pull
-    request's model reused on merge), so a model is registered once."""
+def register(
+    location: TrackingLocation, record: ModelVersion, model_uri: str, description: str = ""
+) -> ModelVersion:
+    """``model_uri`` as a new version of ``record.name``, tagged from ``record``, with
+    ``description`` (the model card) as the text MLflow's UI and DagsHub show on its page; the
+    version already registered for the same model and report when there is one (a rerun, or a
+    pull request's model reused on merge), so a model is registered once (its description
+    brought up to date)."""
     from mlflow.exceptions import MlflowException
 
     client = _client(location)
@@ -116,6 +120,8 @@ def register(location: TrackingLocation, record: ModelVersion, model_uri: str) -
         f"name = '{_quoted(record.name)}' and run_id = '{_quoted(record.run_id)}'"
     ):
         if (existing.tags or {}).get("report_run_id") == record.report_run_id:
+            if description and (existing.description or "") != description:
+                client.update_model_version(record.name, existing.version, description)
             return _record(existing)
     try:
         client.create_registered_model(record.name)
@@ -128,7 +134,12 @@ def register(location: TrackingLocation, record: ModelVersion, model_uri: str) -
         run_id, _, path = model_uri.removeprefix("runs:/").partition("/")
         source = f"{client.get_run(run_id).info.artifact_uri}/{path}"
     created = client.create_model_version(
-        record.name, source, run_id=record.run_id, tags=_tags(record), model_id=model_id
+        record.name,
+        source,
+        run_id=record.run_id,
+        tags=_tags(record),
+        description=description or None,
+        model_id=model_id,
     )
     return _record(client.get_model_version(record.name, created.version))
 
