@@ -151,6 +151,12 @@ def lifecycle(project: Project) -> None:
     assert v1.pr_number == "" and v1.commit == project.repo.head()
     assert v1.dagster_run_id == first.run_id and v1.interval is not None
     assert "**Promoted:** v1 is the champion" in project.comment()
+    # The model card is the version's description, and the comment links the version's page.
+    with mlflow_env(tracking):
+        described = mlflow.MlflowClient().get_model_version(tracking.model_name, "1").description
+    assert described == (latest / "model_card.md").read_text()
+    assert described.startswith("# Model card: target (regression)")
+    assert f"[model card]({reg.url})" in project.comment()
 
     pr, reg = project.run({"learning_rate": 0.021}, PR_ENV)
     assert pr.success

@@ -1,9 +1,12 @@
 """The model card, rendered from the run's records (the end-to-end card is in test_lifecycle)."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from mlops_assets.artifacts.layout import MODEL_CARD_FILE
 from mlops_assets.params import ModelCardParams, ParamsError, load_params
 from mlops_assets.records import CATEGORICAL, NUMERIC, Baseline, Column, FeatureSet, Interval
 from mlops_assets.report.model_card import (
@@ -12,6 +15,8 @@ from mlops_assets.report.model_card import (
     render_model_card,
 )
 from mlops_assets.settings import project_dir
+from mlops_assets_tests.support.cli_project import CliProject
+from mlops_assets_tests.support.params import FAST
 from mlops_assets_tests.support.reports import sample_report
 
 
@@ -150,3 +155,35 @@ def test_model_card_texts_are_optional_and_validated(tmp_path):
         ParamsError, match=r"unknown key 'model_card\.limits' \(known: intended_use, limitations\)"
     ):
         load_params(tmp_path / "params.yaml")
+
+
+@pytest.fixture
+def cli_project(tmp_path):
+    project = CliProject(tmp_path / "project", train=FAST)
+    project.set_params("model_card", intended_use="Ranks patients for a follow-up call.")
+    return project
+
+
+def test_the_registered_versions_description_is_the_card_the_comment_links(cli_project):
+    """Through the CLI on the embedded store: the card beside the model is what MLflow holds as
+    the version's description, and the local comment links the file."""
+    from mlflow import MlflowClient
+
+    cli_project.materialize()
+    card_path = cli_project.artifacts / "latest" / MODEL_CARD_FILE
+    card = card_path.read_text()
+    client = MlflowClient(cli_project.environment()["MLFLOW_TRACKING_URI"])
+    [version] = client.search_model_versions("name = 'mlops-assets'")
+    assert version.description == card
+    assert "## Intended use\n\nRanks patients for a follow-up call." in card
+    assert "- path: `data/diabetes.csv`" in card and "| `bmi` | numeric" in card
+    assert "- decision: **passed**" in card
+
+    comment_path = cli_project.artifacts / "pr_comment.md"
+    [link] = re.findall(r"\[model card\]\(([^)]+)\)", comment_path.read_text())
+    assert (comment_path.parent / link).resolve() == card_path.resolve()
+
+    # A rerun that reuses everything writes the same card and leaves the description alone.
+    cli_project.materialize()
+    [again] = client.search_model_versions("name = 'mlops-assets'")
+    assert (str(again.version), again.description, card_path.read_text()) == ("1", card, card)

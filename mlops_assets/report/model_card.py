@@ -102,7 +102,8 @@ def _metrics_section(report: MetricsReport) -> list[str]:
 
 
 def _gate_section(report: MetricsReport) -> list[str]:
-    lines = ["## Quality gate", "", f"- decision: **{'passed' if report.gate_passed else 'failed'}**"]
+    decision = "passed" if report.gate_passed else "failed"
+    lines = ["## Quality gate", "", f"- decision: **{decision}**"]
     lines += [f"- {reason}" for reason in report.gate_reasons]
     base = report.baseline
     if base is None:
@@ -146,6 +147,7 @@ def as_description(card: str, limit: int = MAX_DESCRIPTION_CHARS) -> str:
     pointing to the whole file, when it is longer than MLflow's SQL stores keep."""
     if len(card) <= limit:
         return card
-    note = "\n\n_Shortened to fit the registry; the whole card is model_card.md beside the model._\n"
+    note = "\n\n_Shortened to fit the registry; the whole card is model_card.md beside the model._"
+    note += "\n"
     cut = card[: limit - len(note)]
     return cut[: cut.rfind("\n")] + note

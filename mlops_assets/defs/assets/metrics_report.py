@@ -59,9 +59,7 @@ def _metadata(report: MetricsReport, gate: GateResult, published: Path) -> dict:
 def write_model_card(report: MetricsReport, features: FeatureSet, model: TrainedModel) -> Path:
     """``model_card.md`` beside the model, from the judged ``report`` and params.yaml's
     ``model_card`` texts; ``model_version`` makes it the registered version's description."""
-    card = render_model_card(
-        report, features, model.epochs_run, PARAMS.model_card.model_dump()
-    )
+    card = render_model_card(report, features, model.epochs_run, PARAMS.model_card.model_dump())
     return write_text_atomic(Path(report.directory) / MODEL_CARD_FILE, card)
 
 
