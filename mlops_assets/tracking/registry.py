@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mlops_assets.artifacts.layout import MODEL_FILE
 from mlops_assets.records import Baseline, Interval, ModelVersion, Promotion
+from mlops_assets.report.metrics import held_out, held_out_name
 from mlops_assets.tracking.location import TrackingLocation
 
 CHAMPION = "champion"
@@ -68,12 +69,14 @@ def _record(version) -> ModelVersion:
         branch=tags.get("git_branch", ""),
         pr_number=tags.get("pr_number", ""),
         data_hash=tags.get("data_hash", ""),
-        headline=tags.get("headline", ""),
-        metrics={
-            k.removeprefix(METRIC_TAG): float(v)
-            for k, v in tags.items()
-            if k.startswith(METRIC_TAG)
-        },
+        headline=held_out_name(tags.get("headline", "")),
+        metrics=held_out(
+            {
+                k.removeprefix(METRIC_TAG): float(v)
+                for k, v in tags.items()
+                if k.startswith(METRIC_TAG)
+            }
+        ),
         interval=interval,
     )
 
@@ -156,11 +159,17 @@ def record_promotion(location: TrackingLocation, name: str, move: Promotion) -> 
     )
 
 
+def _promotion(fields: dict) -> Promotion:
+    """A move as recorded; the deltas of a move recorded before ``test_mae`` was the name of
+    ``mae`` under today's names."""
+    return Promotion(**{**fields, "deltas": held_out(fields.get("deltas") or {})})
+
+
 def ledger(location: TrackingLocation, name: str) -> list[Promotion]:
     """Every move of ``champion``, oldest first, read back from the versions' tags."""
     found = _client(location).search_model_versions(f"name = '{_quoted(name)}'")
     moves = [
-        Promotion(**json.loads(value))
+        _promotion(json.loads(value))
         for version in found
         for key, value in (version.tags or {}).items()
         if key.startswith(PROMOTION_TAG)
