@@ -1,14 +1,26 @@
 """The model card, rendered from the run's records (the end-to-end card is in test_lifecycle)."""
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from mlops_assets.artifacts.layout import MODEL_CARD_FILE
+from mlops_assets.github.publish import model_card_link
 from mlops_assets.params import ModelCardParams, ParamsError, load_params
-from mlops_assets.records import CATEGORICAL, NUMERIC, Baseline, Column, FeatureSet, Interval
+from mlops_assets.records import (
+    CATEGORICAL,
+    NUMERIC,
+    Baseline,
+    Column,
+    FeatureSet,
+    Interval,
+    ModelVersion,
+    Registration,
+)
+from mlops_assets.report.comment import CommentLinks, render_comment
 from mlops_assets.report.model_card import (
     MAX_DESCRIPTION_CHARS,
     as_description,
@@ -155,6 +167,25 @@ def test_model_card_texts_are_optional_and_validated(tmp_path):
         ParamsError, match=r"unknown key 'model_card\.limits' \(known: intended_use, limitations\)"
     ):
         load_params(tmp_path / "params.yaml")
+
+
+def test_the_comment_links_the_versions_page_else_the_run_else_the_local_file(tmp_path):
+    run_dir = tmp_path / "artifacts" / "runs" / "r1"
+    run_dir.mkdir(parents=True)
+    (run_dir / MODEL_CARD_FILE).write_text("# Model card\n")
+    comment = tmp_path / "artifacts" / "pr_comment.md"
+    report = sample_report(directory=str(run_dir), mlflow_run_url=None)
+    version = ModelVersion("m", "4", "run")
+    registered = Registration("m", "candidate", "why", version=version, url="http://mlflow/v4")
+
+    assert model_card_link(report, registered, comment) == "http://mlflow/v4"
+    with_run = replace(report, mlflow_run_url="http://mlflow/run")
+    assert model_card_link(with_run, None, comment) == "http://mlflow/run"
+    assert model_card_link(report, None, comment) == "runs/r1/model_card.md"
+    assert model_card_link(report, None, None) is None  # posted: the runner's disk is no link
+    assert model_card_link(replace(report, directory=str(tmp_path)), None, comment) is None
+    body = render_comment(report, links=CommentLinks(model_card="runs/r1/model_card.md"))
+    assert "[model card](runs/r1/model_card.md)" in body
 
 
 @pytest.fixture
