@@ -137,11 +137,20 @@ class AutomationParams(_Section):
     watch_paths: list[str] = Field(description="Globs of the paths whose change retrains")
 
 
+class ModelCardParams(_Section):
+    """What the model card (``report.model_card``) says that the data and the run cannot: what
+    the model is for and where it must not be trusted. Optional: a card without them says so."""
+
+    intended_use: str = Field(default="", description="Who uses the model, for what decisions")
+    limitations: str = Field(default="", description="Where its predictions must not be trusted")
+
+
 class Params(_Section):
     data: DataParams
     gate: GateParams
     train: TrainParams
     automation: AutomationParams
+    model_card: ModelCardParams = Field(default_factory=ModelCardParams)  # optional section
 
 
 def _problem(error: dict, sections: list[str]) -> str:

@@ -16,7 +16,7 @@ def repo_with_main(tmp_path, with_metrics: bool = True) -> GitRepo:
     repo = GitRepo(tmp_path / "repo")
     files = {"params.yaml": params_yaml(data={"path": "data/x.csv"}), "data/x.csv": CSV}
     if with_metrics:
-        files["artifacts/dvc/metrics.json"] = json.dumps({"mae": 41.5, "rmse": 52.0})
+        files["artifacts/dvc/metrics.json"] = json.dumps({"test_mae": 41.5, "test_rmse": 52.0})
     repo.commit(files, "main")
     return repo
 
@@ -30,7 +30,7 @@ def test_a_branch_gets_mains_committed_metrics_params_and_data_hash(tmp_path):
     baseline, why = committed_baseline(repo.path, "main")
 
     assert why == ""
-    assert baseline.metrics == {"mae": 41.5, "rmse": 52.0}
+    assert baseline.metrics == {"test_mae": 41.5, "test_rmse": 52.0}
     on_disk = yaml.safe_load((repo.path / "params.yaml").read_text())
     assert baseline.params["train.epochs"] == str(on_disk["train"]["epochs"])
     assert baseline.params["data.path"] == "data/x.csv"
@@ -43,14 +43,16 @@ def test_a_clone_reads_the_remote_branch(tmp_path):
     origin = repo_with_main(tmp_path)
     clone = tmp_path / "clone"
     run_git(tmp_path, "clone", "--quiet", str(origin.path), str(clone))
-    origin.commit({"artifacts/dvc/metrics.json": json.dumps({"mae": 30.0})}, "newer on origin")
+    # Written before metrics were named test_*: the old names read as their aliases.
+    older = json.dumps({"mae": 30.0, "r2": 0.4, "other": 1.0})
+    origin.commit({"artifacts/dvc/metrics.json": older}, "newer on origin")
     run_git(clone, "fetch", "--quiet", "origin")
     run_git(clone, "checkout", "--quiet", "-b", "pr")
     run_git(clone, "branch", "--quiet", "-D", "main")
 
     baseline, _ = committed_baseline(clone, "main")
 
-    assert baseline.metrics == {"mae": 30.0}
+    assert baseline.metrics == {"test_mae": 30.0, "test_r2": 0.4, "other": 1.0}
 
 
 def test_no_baseline_says_why(tmp_path):

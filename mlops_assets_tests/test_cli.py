@@ -108,9 +108,9 @@ def test_a_run_prints_a_short_log_and_ends_on_the_metric_the_gate_and_the_files(
     for asset in ("raw_data", "features", "trained_model", "metrics_report", "pr_comment"):
         assert any(f" {asset}: " in line for line in lines), asset
     assert any("trained_model: epoch 3/3: " in line for line in lines)
-    mae = json.loads((tmp_path / "artifacts" / "latest" / "metrics.json").read_text())["mae"]
+    mae = json.loads((tmp_path / "artifacts" / "latest" / "metrics.json").read_text())["test_mae"]
     summary = done.stdout.strip().splitlines()
-    assert summary[0].startswith(f"mae {mae:.4g} (95% interval ")
+    assert summary[0].startswith(f"test_mae {mae:.4g} (95% interval ")
     assert summary[0].endswith(") · no baseline yet · quality gate passed")
     assert "model    artifacts/latest/model.keras" in summary
     # v1 of the registered model: the champion from a clean checkout, else a candidate.

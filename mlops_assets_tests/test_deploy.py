@@ -460,7 +460,7 @@ def test_the_mlflow_server_profile_keeps_runs_in_postgres_and_serves_artifacts(t
         (run,) = client.search_runs([experiment.experiment_id])
         assert run.info.status == "FINISHED"
         assert run.data.params["train.epochs"] == "2"
-        assert len(client.get_metric_history(run.info.run_id, "loss")) == 2
+        assert len(client.get_metric_history(run.info.run_id, "train_loss")) == 2
         assert run.info.artifact_uri.startswith("mlflow-artifacts:")  # proxied, not a path
         [model] = client.search_logged_models([experiment.experiment_id])  # MLflow 3 model
         assert model.source_run_id == run.info.run_id

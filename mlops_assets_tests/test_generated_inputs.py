@@ -134,13 +134,16 @@ def mutate(tree: dict, mutations: list) -> tuple[dict, list[tuple]]:
 
 
 def misshapen(tree, model: type[BaseModel] = Params) -> bool:
-    """A section or key missing, or one params.yaml does not have: never valid."""
-    if not isinstance(tree, dict) or set(tree) != set(model.model_fields):
+    """A required section or key missing, or one params.yaml does not have: never valid."""
+    required = {name for name, field in model.model_fields.items() if field.is_required()}
+    if not isinstance(tree, dict) or not required <= set(tree) <= set(model.model_fields):
         return True
     return any(
         misshapen(tree[name], field.annotation)
         for name, field in model.model_fields.items()
-        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+        if name in tree
+        and isinstance(field.annotation, type)
+        and issubclass(field.annotation, BaseModel)
     )
 
 

@@ -151,6 +151,12 @@ def lifecycle(project: Project) -> None:
     assert v1.pr_number == "" and v1.commit == project.repo.head()
     assert v1.dagster_run_id == first.run_id and v1.interval is not None
     assert "**Promoted:** v1 is the champion" in project.comment()
+    # The model card is the version's description, and the comment links the version's page.
+    with mlflow_env(tracking):
+        described = mlflow.MlflowClient().get_model_version(tracking.model_name, "1").description
+    assert described == (latest / "model_card.md").read_text()
+    assert described.startswith("# Model card: target (regression)")
+    assert f"[model card]({reg.url})" in project.comment()
 
     pr, reg = project.run({"learning_rate": 0.021}, PR_ENV)
     assert pr.success
@@ -160,7 +166,7 @@ def lifecycle(project: Project) -> None:
         "the champion, version 1 of"
     )
     comment = project.comment()
-    assert "merging would replace champion v1 (mae " in comment
+    assert "merging would replace champion v1 (test_mae " in comment
     assert f"commit {project.repo.head()[:7]})" in comment
 
     project.repo.commit({}, "Merge pull request #8 from octo/better")
@@ -168,10 +174,10 @@ def lifecycle(project: Project) -> None:
     assert better.success
     assert (reg.role, reg.version.version, reg.promoted.replaced) == (CHAMPION, "3", "1")
     assert reg.version.pr_number == "8"
-    v3_mae = reg.version.metrics["mae"]
+    v3_mae = reg.version.metrics["test_mae"]
     [first_move, second_move] = tracking.ledger()
     assert (first_move.version, second_move.version, second_move.replaced) == ("1", "3", "1")
-    assert second_move.deltas["mae"] == pytest.approx(v3_mae - v1.metrics["mae"])
+    assert second_move.deltas["test_mae"] == pytest.approx(v3_mae - v1.metrics["test_mae"])
 
     worse, reg = project.run(WORSE)
     assert not worse.output_for_node("metrics_report").gate_passed

@@ -140,7 +140,7 @@ def test_string_labels_train_and_the_saved_model_predicts_raw_rows(workspace, tm
     result = workspace.materialize(config=run_config(data=data, train={"epochs": 5}))
 
     report = result.output_for_node("metrics_report")
-    assert report.task == "binary_classification" and 0.5 < report.metrics["roc_auc"] <= 1
+    assert report.task == "binary_classification" and 0.5 < report.metrics["test_roc_auc"] <= 1
     markdown = (workspace.latest / "report.md").read_text()
     assert "### Columns" in markdown
     assert re.search(r"\| ChestPainType +\| categorical \(string, inferred\) +\| 0\.0%", markdown)
@@ -178,12 +178,12 @@ def test_multiclass_reports_macro_f1_per_class_metrics_and_a_confusion_matrix(wo
     result = workspace.materialize(config=run_config(data=data, train={"epochs": 5}))
 
     report = result.output_for_node("metrics_report")
-    assert report.headline == "macro_f1"
-    assert set(report.metrics) == {"accuracy", "macro_f1", "log_loss"}
-    assert report.naive["accuracy"] == pytest.approx(
+    assert report.headline == "test_macro_f1"
+    assert set(report.metrics) == {"test_accuracy", "test_macro_f1", "test_log_loss"}
+    assert report.naive["test_accuracy"] == pytest.approx(
         (result.output_for_node("features").y_test == 0).mean()  # the majority class
     )
-    assert report.interval.low <= report.metrics["macro_f1"] <= report.interval.high
+    assert report.interval.low <= report.metrics["test_macro_f1"] <= report.interval.high
     assert {p.name for p in (workspace.latest / "plots").iterdir()} == {
         "learning_curve.png",
         "confusion_matrix.png",
@@ -201,8 +201,8 @@ def test_acceptance_no_worse_than_logistic_regression_on_the_same_split(workspac
     regression (the sample, with params.yaml as it is) MAE within 5% of least squares."""
     if case == "diabetes":
         result = workspace.materialize(config={})
-        mae = result.output_for_node("metrics_report").metrics["mae"]
-        reference = reference_metrics(result.output_for_node("features"))["mae"]
+        mae = result.output_for_node("metrics_report").metrics["test_mae"]
+        reference = reference_metrics(result.output_for_node("features"))["test_mae"]
         print(f"diabetes: mae {mae:.4f} vs least squares {reference:.4f}")
         assert mae <= reference * 1.05
         return

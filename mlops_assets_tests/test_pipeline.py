@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from mlflow import MlflowClient
 
 from mlops_assets.report.markdown import MAX_EMBEDDED_BYTES, with_embedded_plots
 from mlops_assets_tests.conftest import SAMPLE_CSV, run_config
@@ -25,10 +26,21 @@ def test_graph_materialises_every_asset_and_promotes_a_complete_run(workspace):
         "report.md",
         "plots",
     }
+    # One vocabulary of metric names: metrics.json, MLflow, the UI, the report and the comment.
     metrics = json.loads((latest / "metrics.json").read_text())
-    assert set(metrics) == {"mae", "rmse", "r2"}
+    names = {"test_mae", "test_rmse", "test_r2"}
+    assert set(metrics) == names
+    run_id = result.output_for_node("metrics_report").mlflow_run_id
+    logged = MlflowClient(workspace.tracking_uri).get_run(run_id).data.metrics
+    assert names <= set(logged) and not {"mae", "rmse", "r2"} & set(logged)
+    trained_in = result.output_for_node("trained_model").mlflow_run_id
+    curves = MlflowClient(workspace.tracking_uri).get_run(trained_in).data.metrics
+    assert {"train_loss", "train_mae", "val_loss", "val_mae"} <= set(curves)
+    assert not {"loss", "mae"} & set(curves)
+    ui = result.asset_materializations_for_node("metrics_report")[0].metadata
+    assert names <= set(ui) and not {"mae", "rmse", "r2"} & set(ui)
     report = (latest / "report.md").read_text()
-    assert "mae" in report
+    assert all(f"| {name} |" in report for name in names)
     # The UI shows the same report with its plots inlined: it cannot read the run directory.
     shown = result.asset_materializations_for_node("metrics_report")[0].metadata["report"].value
     for plot in ("learning_curve", "predicted_vs_actual", "residuals"):
@@ -66,7 +78,7 @@ def test_a_hair_of_learning_rate_is_one_changed_row_within_noise_and_a_bad_model
     assert "- data: unchanged" in changed
     everything = comment.split("<summary>All parameters</summary>")[1]
     assert "| train.epochs | `3` |" in everything and "| data.seed | `42` |" in everything
-    assert report.gate_passed and report.baseline.metrics["mae"] in report.interval
+    assert report.gate_passed and report.baseline.metrics["test_mae"] in report.interval
     assert "⚪ within noise" in comment.split("### Metrics")[0]
     held_out = len(first.metrics) and report.paired.rows
     assert held_out == 89 and 0 in report.paired.difference  # both models, the same 89 rows
@@ -114,8 +126,9 @@ def test_binary_classification_on_breast_cancer_reaches_auc_097(workspace, breas
     result = workspace.materialize(config=config)
 
     report = result.output_for_node("metrics_report")
-    assert set(report.metrics) == {"accuracy", "precision", "recall", "f1", "roc_auc"}
-    assert report.metrics["roc_auc"] >= 0.97
+    names = {"accuracy", "precision", "recall", "f1", "roc_auc"}
+    assert set(report.metrics) == {f"test_{name}" for name in names}
+    assert report.metrics["test_roc_auc"] >= 0.97
     assert {p.name for p in (workspace.latest / "plots").iterdir()} == {
         "learning_curve.png",
         "roc_curve.png",
@@ -183,7 +196,7 @@ def test_gate_seeds_trains_more_seeds_and_the_comment_states_mean_and_spread(wor
 
     spread = report.seeds
     assert spread.seeds == [42, 43, 44]
-    assert spread.values[0] == report.metrics["mae"]  # the kept model is the first seed's
+    assert spread.values[0] == report.metrics["test_mae"]  # the kept model is the first seed's
     assert len(set(spread.values)) == 3 and spread.spread > 0
     comment = (workspace.artifacts / "pr_comment.md").read_text()
     status = comment.split("### Metrics")[0]

@@ -179,10 +179,10 @@ def test_a_run_on_an_mlflow3_server_has_params_curves_model_artifacts_tags_and_a
     assert run.info.status == "FINISHED"
     assert run.data.params["train.epochs"] == "3"
     assert run.data.params["data.target"] == "target"
-    assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == [0, 1, 2]
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "train_loss")] == [0, 1, 2]
     assert len(client.get_metric_history(run.info.run_id, "val_loss")) == 3
     report = first.output_for_node("metrics_report")
-    assert run.data.metrics["test_mae"] == pytest.approx(report.metrics["mae"])
+    assert run.data.metrics["test_mae"] == pytest.approx(report.metrics["test_mae"])
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"metrics.json", "report.md", "plots"} <= artifacts
     plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
@@ -211,7 +211,7 @@ def test_a_run_on_an_mlflow3_server_has_params_curves_model_artifacts_tags_and_a
     # The second run's baseline is the first run, read back with its metrics and params.
     baseline = again.output_for_node("metrics_report").baseline
     assert baseline.run_id == run.info.run_id
-    assert baseline.metrics["mae"] == pytest.approx(report.metrics["mae"])
+    assert baseline.metrics["test_mae"] == pytest.approx(report.metrics["test_mae"])
     assert baseline.params["train.epochs"] == "3"
     assert baseline.commit == commit
     # Its held-out predictions came back from the server: the comparison is paired.
@@ -307,7 +307,7 @@ def test_a_run_on_dagshubs_mlflow_2_line_records_curves_and_the_model_as_artifac
     client = MlflowClient(dagshub_server.upstream)  # read back behind the proxy
     run = the_run(client, "dagshub", result.run_id)
     assert run.info.status == "FINISHED"
-    assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == [0, 1, 2]
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "train_loss")] == [0, 1, 2]
     assert "test_mae" in run.data.metrics
     # MLflow 3's list_artifacts(run, path) searches logged models, which 2.x servers lack: ask
     # the server's own artifacts API.

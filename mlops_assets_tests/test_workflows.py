@@ -307,7 +307,7 @@ def test_playing_main_then_a_pull_request_carries_the_baseline_in_the_cache_alon
     assert "Registered as v2 of `mlops-assets` (alias `pr-42`), a candidate: merging would " in (
         comment
     )
-    assert "replace champion v1 (mae " in comment and f"commit {main[:7]})." in comment
+    assert "replace champion v1 (test_mae " in comment and f"commit {main[:7]})." in comment
     assert "Compared paired, both models on the same 89 held-out rows" in comment
     assert "⚪ within noise" in comment.split("### Metrics")[0]
     assert "| train.learning_rate | `0.02` | `0.021` |" in comment

@@ -9,5 +9,6 @@ MODEL_FILE = "model.keras"
 LABELS_FILE = "labels.json"  # classification: the class labels the model was trained on
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.md"
+MODEL_CARD_FILE = "model_card.md"  # also the registered version's description
 PREDICTIONS_FILE = "heldout_predictions.csv"  # per held-out row, for the paired comparison
 PLOTS_DIR = "plots"

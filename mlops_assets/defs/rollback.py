@@ -25,6 +25,7 @@ from pydantic import Field
 from mlops_assets.artifacts.layout import (
     LABELS_FILE,
     METRICS_FILE,
+    MODEL_CARD_FILE,
     MODEL_FILE,
     PLOTS_DIR,
     PREDICTIONS_FILE,
@@ -39,7 +40,15 @@ from mlops_assets.report.promotions import ledger_table, version_label
 from mlops_assets.tracking.registry import RegistryError
 
 ROLLBACK_JOB = "rollback"
-REPORT_FILES = (METRICS_FILE, REPORT_FILE, PREDICTIONS_FILE, LABELS_FILE, PLOTS_DIR)
+# What the report run logged; a file an older run lacks (the model card) is simply not restored.
+REPORT_FILES = (
+    METRICS_FILE,
+    REPORT_FILE,
+    MODEL_CARD_FILE,
+    PREDICTIONS_FILE,
+    LABELS_FILE,
+    PLOTS_DIR,
+)
 
 
 class RollbackConfig(Config):

@@ -14,6 +14,7 @@ from mlops_assets.dvc.data import DvcDataError, parse_dvc_file
 from mlops_assets.git.commands import GitError, check_repository, git, git_bytes
 from mlops_assets.params import flat
 from mlops_assets.records import Baseline
+from mlops_assets.report.metrics import held_out
 
 # dvc.yaml's metrics, mirrored whenever latest moves (in the default artifacts directory)
 COMMITTED_METRICS = f"artifacts/{DVC_MIRROR}/{METRICS_FILE}"
@@ -84,7 +85,7 @@ def committed_baseline(repo: Path, branch: str) -> tuple[Baseline | None, str]:
     data_path = (params.get("data") or {}).get("path")
     return Baseline(
         run_id="",
-        metrics={k: float(v) for k, v in metrics.items() if isinstance(v, int | float)},
+        metrics=held_out({k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}),
         params=flat_params,
         data_hash=_data_hash(repo, revision, data_path) if data_path else None,
         commit=revision,

@@ -49,7 +49,7 @@ def _baseline_name(baseline: Baseline) -> str:
 def check_output(
     report: MetricsReport, details_url: str | None = None, *, decided: bool = True
 ) -> dict:
-    """The check run's ``title`` (``mae 41.2: gate passed``) and Markdown ``summary``: the
+    """The check run's ``title`` (``test_mae 41.2: gate passed``) and Markdown ``summary``: the
     verdict, why, the baseline and the interval; clipped to GitHub's summary limit."""
     title = f"{_headline(report)}: {_verdict(report, decided)}"
     if not decided:

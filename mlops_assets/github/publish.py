@@ -4,11 +4,13 @@ Without a token (outside CI, or a pull request from a fork) nothing is posted: t
 the local file and the job summary, the reason is logged, and the step succeeds.
 """
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops_assets.artifacts.atomic import write_text_atomic
+from mlops_assets.artifacts.layout import MODEL_CARD_FILE
 from mlops_assets.github.check_run import CHECK_NAME, post_check_run
 from mlops_assets.github.check_run import PERMISSION as CHECK_PERMISSION
 from mlops_assets.github.client import github_client
@@ -122,6 +124,25 @@ def append_step_summary(ci: CIContext, body: str) -> bool:
     return True
 
 
+def model_card_link(
+    report: MetricsReport, registration: Registration | None, local_path: Path | None
+) -> str | None:
+    """Where a reader finds the model card: the registered version's page in the MLflow UI
+    (the card is its description), else the MLflow run that holds ``model_card.md``, else,
+    for a comment kept in ``local_path``, the file relative to it. None for a run without a
+    card, or a posted comment whose card is only on the runner's disk."""
+    card = Path(report.directory) / MODEL_CARD_FILE
+    if registration is not None and registration.version is not None and registration.url:
+        return registration.url
+    if not card.is_file():
+        return None
+    if report.mlflow_run_url:
+        return report.mlflow_run_url
+    if local_path is None:
+        return None
+    return Path(os.path.relpath(card, local_path.parent)).as_posix()
+
+
 def publish_report(
     report: MetricsReport,
     settings: PublishSettings,
@@ -140,7 +161,9 @@ def publish_report(
     payload = ci.event_payload()
     sha = commit_sha(ci, payload)
     key = settings.sticky_key(ci)
+    reason = _local_reason(settings, ci, payload)
     links = CommentLinks(
+        model_card=model_card_link(report, registration, local_path if reason else None),
         ci_run_url=ci.run_url,
         commit_sha=sha or None,
         commit_url=ci.commit_url(sha) if sha else None,
@@ -160,7 +183,6 @@ def publish_report(
         tagged_pr=tagged_pr,
         registration=registration,
     )
-    reason = _local_reason(settings, ci, payload)
     if reason:
         return _keep_local(delivery, reason)
     return _post(delivery)

@@ -38,6 +38,7 @@ class CommentLinks:
     commit_sha: str | None = None
     commit_url: str | None = None
     duration_seconds: float | None = None
+    model_card: str | None = None  # the version's page (the card is its description), or the file
 
 
 @dataclass(frozen=True)
@@ -322,6 +323,8 @@ def links_section(report: MetricsReport, links: CommentLinks) -> str:
         parts.append(f"[{label}]({report.mlflow_run_url})")
     elif report.mlflow_run_id:
         parts.append(f"MLflow run `{report.mlflow_run_id}`")
+    if links.model_card:
+        parts.append(f"[model card]({links.model_card})")
     if links.ci_run_url:
         parts.append(f"[CI run]({links.ci_run_url})")
     if links.commit_sha:

@@ -27,6 +27,7 @@ from mlops_assets.records import (
 from mlops_assets.report.markdown import render_report, with_reuse_note
 from mlops_assets.report.metrics import (
     HEADLINE,
+    TEST,
     compute_metrics,
     naive_metrics,
     per_class_metrics,
@@ -83,9 +84,9 @@ class Evaluation:
         )
 
     def per_class_metrics(self) -> dict[str, float]:
-        """``per_class`` as flat metric names, ``precision_class_<label>``, for MLflow."""
+        """``per_class`` as flat metric names, ``test_precision_class_<label>``, for MLflow."""
         return {
-            f"{name}_class_{_metric_safe(label)}": value
+            f"{TEST}{name}_class_{_metric_safe(label)}": value
             for label, values in self.per_class.items()
             for name, value in values.items()
         }

@@ -1,17 +1,28 @@
-"""Held-out metrics per task, with the direction in which each one is better."""
+"""Held-out metrics per task, with the direction in which each one is better, and their names.
+
+One vocabulary of metric names everywhere a person reads them (metrics.json, MLflow, the
+comment, the model card, the Dagster UI): the split, then the metric. ``test_`` is the held-out
+split (``test_mae``, ``test_roc_auc``), ``val_`` the validation share of the training split and
+``train_`` the training rows (the per-epoch curves: ``train_loss``, ``val_mae``). Reports from
+before it used bare held-out names (``mae``); ``held_out`` reads those as aliases, so an older
+champion, run or committed metrics.json still serves as a baseline.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
 
 
+TEST, VALIDATION, TRAIN = "test_", "val_", "train_"
+
 HEADLINE = {
-    "regression": "mae",
-    "binary_classification": "roc_auc",
-    "multiclass_classification": "macro_f1",
+    "regression": "test_mae",
+    "binary_classification": "test_roc_auc",
+    "multiclass_classification": "test_macro_f1",
 }
 
 # True where a larger value is better; reports use it to tell improvements from regressions.
@@ -29,9 +40,33 @@ HIGHER_IS_BETTER = {
 }
 
 
+def base_name(name: str) -> str:
+    """The metric without its split: ``mae`` of ``test_mae``, ``val_mae`` or ``mae``."""
+    for split in (TEST, VALIDATION, TRAIN):
+        if name.startswith(split):
+            return name.removeprefix(split)
+    return name
+
+
 def higher_is_better(name: str) -> bool:
-    """A metric's direction; one not in ``HIGHER_IS_BETTER`` counts as a score."""
-    return HIGHER_IS_BETTER.get(name, True)
+    """A metric's direction, whatever its split; one not in ``HIGHER_IS_BETTER`` counts as a
+    score."""
+    return HIGHER_IS_BETTER.get(base_name(name), True)
+
+
+def held_out_name(name: str) -> str:
+    """``name`` in the vocabulary: an older bare held-out name (``mae``) as ``test_mae``."""
+    return f"{TEST}{name}" if name in HIGHER_IS_BETTER else name
+
+
+def held_out(metrics: Mapping[str, float]) -> dict[str, float]:
+    """``metrics`` under their names in the vocabulary (older bare names read as aliases)."""
+    return {held_out_name(name): value for name, value in metrics.items()}
+
+
+def curve_name(key: str) -> str:
+    """A Keras history key as a curve's name: ``val_mae`` stays, ``mae`` is ``train_mae``."""
+    return key if key.startswith(VALIDATION) else f"{TRAIN}{key}"
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
@@ -103,12 +138,13 @@ def per_class_metrics(
 
 
 def compute_metrics(task: str, y_true: np.ndarray, y_out: np.ndarray) -> dict[str, float]:
-    """Metrics for ``task`` from targets and model outputs (values, or probabilities)."""
+    """Held-out metrics (``test_*``) for ``task`` from targets and model outputs (values, or
+    probabilities)."""
     if task == "binary_classification":
-        return classification_metrics(y_true, y_out)
+        return held_out(classification_metrics(y_true, y_out))
     if task == "multiclass_classification":
-        return multiclass_metrics(y_true, y_out)
-    return regression_metrics(y_true, y_out)
+        return held_out(multiclass_metrics(y_true, y_out))
+    return held_out(regression_metrics(y_true, y_out))
 
 
 def naive_metrics(
@@ -120,8 +156,8 @@ def naive_metrics(
 
     if task == "binary_classification":
         majority = float(np.mean(y_train) >= 0.5)
-        return classification_metrics(y_test, np.full(len(y_test), majority))
+        return held_out(classification_metrics(y_test, np.full(len(y_test), majority)))
     if task == "multiclass_classification":
         shares = np.bincount(y_train.astype(int), minlength=n_classes) / len(y_train)
-        return multiclass_metrics(y_test, np.tile(shares, (len(y_test), 1)))
-    return regression_metrics(y_test, np.full(len(y_test), float(np.mean(y_train))))
+        return held_out(multiclass_metrics(y_test, np.tile(shares, (len(y_test), 1))))
+    return held_out(regression_metrics(y_test, np.full(len(y_test), float(np.mean(y_train)))))

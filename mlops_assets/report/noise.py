@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mlops_assets.records import Interval
+from mlops_assets.report.metrics import base_name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -80,13 +81,13 @@ def bootstrap_interval(
     seed: int = 0,
     level: float = 0.95,
 ) -> Interval:
-    """The ``level`` interval of ``metric`` (``mae``, ``roc_auc``, or ``macro_f1`` from predicted
-    class indices) over seeded resamples."""
+    """The ``level`` interval of ``metric`` (``test_mae``, ``test_roc_auc``, or
+    ``test_macro_f1`` from predicted class indices) over seeded resamples."""
     import numpy as np
 
     y_true, y_out = np.asarray(y_true), np.asarray(y_out)
     rows = _resamples(len(y_true), resamples, seed)
-    return _interval(HEADLINE_FUNCTIONS[metric](y_true[rows], y_out[rows]), level)
+    return _interval(HEADLINE_FUNCTIONS[base_name(metric)](y_true[rows], y_out[rows]), level)
 
 
 def paired_difference_interval(
@@ -105,7 +106,7 @@ def paired_difference_interval(
 
     y_true, y_out, baseline_out = map(np.asarray, (y_true, y_out, baseline_out))
     rows = _resamples(len(y_true), resamples, seed)
-    score = HEADLINE_FUNCTIONS[metric]
+    score = HEADLINE_FUNCTIONS[base_name(metric)]
     return _interval(
         score(y_true[rows], y_out[rows]) - score(y_true[rows], baseline_out[rows]), level
     )

@@ -9,7 +9,7 @@ def _number(value: float) -> str:
 
 
 def version_label(version: ModelVersion) -> str:
-    """``v3 (mae 42.1 ± 3.2, merged in #12)``: the headline with half its interval, and where
+    """``v3 (test_mae 42.1 ± 3.2, merged in #12)``: the headline with half its interval, and where
     the version came from."""
     parts = []
     if version.value is not None:

@@ -18,7 +18,8 @@ def shown(path: Path | str) -> str:
 
 
 def verdict_line(report: MetricsReport) -> str:
-    """``mae 39.21 (95% interval 34.1 to 44.6) · baseline 40.1 (-2.2%) · quality gate passed``."""
+    """``test_mae 39.21 (95% interval 34.1 to 44.6) · baseline 40.1 (-2.2%) · quality gate
+    passed``."""
     value = report.metrics[report.headline]
     parts = [f"{report.headline} {value:.4g}"]
     if report.interval:

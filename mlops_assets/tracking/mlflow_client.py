@@ -16,13 +16,13 @@ from pathlib import Path
 from mlops_assets import run_tags
 from mlops_assets.artifacts.layout import PLOTS_DIR
 from mlops_assets.records import Baseline, MetricsReport
+from mlops_assets.report.metrics import TEST, curve_name, held_out, held_out_name
 from mlops_assets.tracking.epoch_metrics import EpochMetrics, Point
 from mlops_assets.tracking.location import TrackingLocation
 from mlops_assets.tracking.server import TrackingServerError, check_server, supports_logged_models
 
 MODEL_ARTIFACT_PATH = "model"
 DAGSTER_RUN_ID_TAG = "dagster_run_id"  # dagster-mlflow's tag: which Dagster run an MLflow run is
-TEST_METRIC_PREFIX = "test_"
 PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 # The location a ``connected`` block is using: calls nested in it resolve nothing again (the
@@ -80,7 +80,8 @@ def connected(location: TrackingLocation, check_timeout: float = 10.0) -> Iterat
 
 def epoch_metrics(interval: float = 10.0) -> EpochMetrics:
     """An ``on_epoch`` callback that logs the curves to the active run in a few batched
-    requests; use it as a context manager around the training."""
+    requests, named by their split (``train_loss``, ``val_mae``); use it as a context manager
+    around the training."""
     import mlflow
     from mlflow.entities import Metric
 
@@ -89,7 +90,7 @@ def epoch_metrics(interval: float = 10.0) -> EpochMetrics:
     location = _active.get()
 
     def send(points: list[Point]) -> None:
-        metrics = [Metric(p.key, p.value, p.timestamp_ms, p.step) for p in points]
+        metrics = [Metric(curve_name(p.key), p.value, p.timestamp_ms, p.step) for p in points]
         try:
             client.log_batch(run_id, metrics=metrics)
         except Exception as error:
@@ -144,18 +145,17 @@ def log_model(
 def report_metrics(
     report: MetricsReport, extra: Mapping[str, float] | None = None
 ) -> dict[str, float]:
-    """The report's numbers as MLflow metrics: ``test_<metric>`` (what ``find_baseline`` reads
-    back), the headline's interval and, with ``gate.seeds``, its spread across seeds."""
-    headline = report.headline
-    metrics = {
-        f"{TEST_METRIC_PREFIX}{k}": v for k, v in {**report.metrics, **(extra or {})}.items()
-    }
+    """The report's numbers as MLflow metrics, under the names metrics.json and the comment
+    use: ``test_<metric>`` (what ``find_baseline`` reads back), the headline's interval
+    (``test_mae_interval_low``) and, with ``gate.seeds``, its spread across seeds."""
+    headline = held_out_name(report.headline)
+    metrics = held_out({**report.metrics, **(extra or {})})
     if report.interval is not None:
-        metrics[f"interval_{headline}_low"] = report.interval.low
-        metrics[f"interval_{headline}_high"] = report.interval.high
+        metrics[f"{headline}_interval_low"] = report.interval.low
+        metrics[f"{headline}_interval_high"] = report.interval.high
     if report.seeds is not None:
-        metrics[f"seeds_{headline}_mean"] = report.seeds.mean
-        metrics[f"seeds_{headline}_spread"] = report.seeds.spread
+        metrics[f"{headline}_seeds_mean"] = report.seeds.mean
+        metrics[f"{headline}_seeds_spread"] = report.seeds.spread
     return metrics
 
 
@@ -230,11 +230,7 @@ def find_baseline(
         max_results=20,
     )
     for run in runs:
-        metrics = {
-            k.removeprefix(TEST_METRIC_PREFIX): v
-            for k, v in run.data.metrics.items()
-            if k.startswith(TEST_METRIC_PREFIX)
-        }
+        metrics = {k: v for k, v in run.data.metrics.items() if k.startswith(TEST)}
         if run.info.run_id != exclude_run_id and metrics:
             return Baseline(
                 run_id=run.info.run_id,

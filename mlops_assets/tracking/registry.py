@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mlops_assets.artifacts.layout import MODEL_FILE
 from mlops_assets.records import Baseline, Interval, ModelVersion, Promotion
+from mlops_assets.report.metrics import held_out, held_out_name
 from mlops_assets.tracking.location import TrackingLocation
 
 CHAMPION = "champion"
@@ -68,12 +69,14 @@ def _record(version) -> ModelVersion:
         branch=tags.get("git_branch", ""),
         pr_number=tags.get("pr_number", ""),
         data_hash=tags.get("data_hash", ""),
-        headline=tags.get("headline", ""),
-        metrics={
-            k.removeprefix(METRIC_TAG): float(v)
-            for k, v in tags.items()
-            if k.startswith(METRIC_TAG)
-        },
+        headline=held_out_name(tags.get("headline", "")),
+        metrics=held_out(
+            {
+                k.removeprefix(METRIC_TAG): float(v)
+                for k, v in tags.items()
+                if k.startswith(METRIC_TAG)
+            }
+        ),
         interval=interval,
     )
 
@@ -105,10 +108,14 @@ def by_alias(location: TrackingLocation, name: str, alias: str = CHAMPION) -> Mo
         raise
 
 
-def register(location: TrackingLocation, record: ModelVersion, model_uri: str) -> ModelVersion:
-    """``model_uri`` as a new version of ``record.name``, tagged from ``record``; the version
-    already registered for the same model and report when there is one (a rerun, or a pull
-    request's model reused on merge), so a model is registered once."""
+def register(
+    location: TrackingLocation, record: ModelVersion, model_uri: str, description: str = ""
+) -> ModelVersion:
+    """``model_uri`` as a new version of ``record.name``, tagged from ``record``, with
+    ``description`` (the model card) as the text MLflow's UI and DagsHub show on its page; the
+    version already registered for the same model and report when there is one (a rerun, or a
+    pull request's model reused on merge), so a model is registered once (its description
+    brought up to date)."""
     from mlflow.exceptions import MlflowException
 
     client = _client(location)
@@ -116,6 +123,8 @@ def register(location: TrackingLocation, record: ModelVersion, model_uri: str) -
         f"name = '{_quoted(record.name)}' and run_id = '{_quoted(record.run_id)}'"
     ):
         if (existing.tags or {}).get("report_run_id") == record.report_run_id:
+            if description and (existing.description or "") != description:
+                client.update_model_version(record.name, existing.version, description)
             return _record(existing)
     try:
         client.create_registered_model(record.name)
@@ -128,7 +137,12 @@ def register(location: TrackingLocation, record: ModelVersion, model_uri: str) -
         run_id, _, path = model_uri.removeprefix("runs:/").partition("/")
         source = f"{client.get_run(run_id).info.artifact_uri}/{path}"
     created = client.create_model_version(
-        record.name, source, run_id=record.run_id, tags=_tags(record), model_id=model_id
+        record.name,
+        source,
+        run_id=record.run_id,
+        tags=_tags(record),
+        description=description or None,
+        model_id=model_id,
     )
     return _record(client.get_model_version(record.name, created.version))
 
@@ -145,11 +159,17 @@ def record_promotion(location: TrackingLocation, name: str, move: Promotion) -> 
     )
 
 
+def _promotion(fields: dict) -> Promotion:
+    """A move as recorded; the deltas of a move recorded before ``test_mae`` was the name of
+    ``mae`` under today's names."""
+    return Promotion(**{**fields, "deltas": held_out(fields.get("deltas") or {})})
+
+
 def ledger(location: TrackingLocation, name: str) -> list[Promotion]:
     """Every move of ``champion``, oldest first, read back from the versions' tags."""
     found = _client(location).search_model_versions(f"name = '{_quoted(name)}'")
     moves = [
-        Promotion(**json.loads(value))
+        _promotion(json.loads(value))
         for version in found
         for key, value in (version.tags or {}).items()
         if key.startswith(PROMOTION_TAG)

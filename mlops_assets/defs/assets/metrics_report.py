@@ -9,9 +9,10 @@ from pathlib import Path
 
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
-from mlops_assets.artifacts.layout import METRICS_FILE, REPORT_FILE
+from mlops_assets.artifacts.atomic import write_text_atomic
+from mlops_assets.artifacts.layout import METRICS_FILE, MODEL_CARD_FILE, REPORT_FILE
 from mlops_assets.artifacts.store import RunArtifacts
-from mlops_assets.defs.config import GateConfig
+from mlops_assets.defs.config import PARAMS, GateConfig
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.defs.reuse import Reuse, decisions_in_run, lookup
@@ -22,6 +23,7 @@ from mlops_assets.report.evaluation import Evaluation, evaluate
 from mlops_assets.report.gate import GateResult
 from mlops_assets.report.judge import judge
 from mlops_assets.report.markdown import with_embedded_plots, with_reuse_note
+from mlops_assets.report.model_card import render_model_card
 from mlops_assets.report.seeds import seed_line, seed_spread
 from mlops_assets.settings import project_dir
 
@@ -44,20 +46,35 @@ def _metadata(report: MetricsReport, gate: GateResult, published: Path) -> dict:
         headline: report.metrics[headline],
         f"{headline}_interval": f"{interval.low:.4g} to {interval.high:.4g}",
         **seeds,
-        **{f"test_{k}": v for k, v in report.metrics.items() if k != headline},
+        **{name: v for name, v in report.metrics.items() if name != headline},
         **_gate_metadata(gate),
         "report": MetadataValue.md(with_embedded_plots(report.markdown, Path(report.directory))),
         "metrics_path": MetadataValue.path(str(published / METRICS_FILE)),
         "report_path": MetadataValue.path(str(published / REPORT_FILE)),
+        "model_card_path": MetadataValue.path(str(published / MODEL_CARD_FILE)),
         "run_dir": MetadataValue.path(report.directory),
     }
 
 
+def write_model_card(report: MetricsReport, features: FeatureSet, model: TrainedModel) -> Path:
+    """``model_card.md`` beside the model, from the judged ``report`` and params.yaml's
+    ``model_card`` texts; ``model_version`` makes it the registered version's description."""
+    card = render_model_card(report, features, model.epochs_run, PARAMS.model_card.model_dump())
+    return write_text_atomic(Path(report.directory) / MODEL_CARD_FILE, card)
+
+
 def _judged_again(
-    context: AssetExecutionContext, reuse: Reuse, judged: Callable, store: RunArtifacts
+    context: AssetExecutionContext,
+    reuse: Reuse,
+    judged: Callable,
+    store: RunArtifacts,
+    card: Callable[[MetricsReport], Path],
 ) -> Output[MetricsReport]:
-    """The last report restored, judged against today's baseline (it may have moved)."""
+    """The last report restored, judged against today's baseline (it may have moved). Its
+    model card keeps the judgement of the run that made the report (judged again, the champion
+    it became could be its own baseline), with today's ``model_card`` texts."""
     previous: MetricsReport = reuse.value
+    card(previous)
     markdown = with_reuse_note(previous.markdown, reuse.run_id, "Model and report reused")
     report, gate = judged(previous)
     if gate.passed:
@@ -89,7 +106,8 @@ def _seeds(
     return seed_spread(features, hp, result.headline, value, config.seeds, log, project)
 
 
-@asset(code_version="2", group_name="retrain", kinds={"mlflow"})
+# 3: metrics named test_mae, not mae (report.metrics); a stored report of 2 is not restored.
+@asset(code_version="3", group_name="retrain", kinds={"mlflow"})
 def metrics_report(
     context: AssetExecutionContext,
     config: GateConfig,
@@ -116,8 +134,9 @@ def metrics_report(
         project=project_dir(),
         branch=base_branch(os.environ),
     )
+    card = partial(write_model_card, features=features, model=trained_model)
     if reuse.found:
-        return _judged_again(context, reuse, judged, store)
+        return _judged_again(context, reuse, judged, store, card)
 
     model_path = store.adopt_model(Path(trained_model.path), context.run_id)
     model_run = Path(trained_model.path).parent.name
@@ -132,7 +151,8 @@ def metrics_report(
         report, gate = judged(report, exclude_run_id=run.run_id)
         run_url = tracking.run_url(run.experiment_id, run.run_id)
         report = replace(report, mlflow_run_id=run.run_id, mlflow_run_url=run_url)
-        tracking.log_report(report, result.per_class_metrics(), result.files)
+        files = [*result.files, card(report)]
+        tracking.log_report(report, result.per_class_metrics(), files)
 
     run_dir = model_path.parent
     if gate.passed:

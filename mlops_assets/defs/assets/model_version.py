@@ -7,6 +7,7 @@ from pathlib import Path
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from mlops_assets import run_tags
+from mlops_assets.artifacts.layout import MODEL_CARD_FILE
 from mlops_assets.defs.resources.artifacts import ArtifactStore
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.git.checkout import git_tags, uncommitted_sources
@@ -21,6 +22,7 @@ from mlops_assets.promotion import (
     next_move,
 )
 from mlops_assets.records import MetricsReport, ModelVersion, Registration, TrainedModel
+from mlops_assets.report.model_card import as_description
 from mlops_assets.report.promotions import ledger_table, registration_line
 from mlops_assets.settings import project_dir
 
@@ -29,6 +31,13 @@ def _pr_number(context: AssetExecutionContext) -> str:
     return pull_request_number(os.environ.get("GITHUB_REF", "")) or context.run.tags.get(
         run_tags.PR_NUMBER, ""
     )
+
+
+def _model_card(report: MetricsReport) -> str:
+    """The card ``metrics_report`` wrote beside the model, as a version's description; empty
+    for a run from before model cards."""
+    path = Path(report.directory) / MODEL_CARD_FILE
+    return as_description(path.read_text(encoding="utf-8")) if path.is_file() else ""
 
 
 def _record(
@@ -85,7 +94,8 @@ def model_version(
     registration = Registration(name, decision.role, decision.why, champion_before=before)
     if decision.role != NOT_REGISTERED:
         record = _record(name, metrics_report, trained_model, git, pr_number)
-        version = tracking.register(record, trained_model.mlflow_model_uri)
+        card = _model_card(metrics_report)
+        version = tracking.register(record, trained_model.mlflow_model_uri, card)
         ledger, promoted = tracking.ledger(), None
         if decision.role == CHAMPION and (before is None or before.version != version.version):
             promoted = next_move(

@@ -16,6 +16,7 @@ from mlops_assets.fingerprints import MODEL_SOURCE
 from mlops_assets.modeling.builder import source_hash
 from mlops_assets.params import TrainParams, flat
 from mlops_assets.records import FeatureSet, TrainedModel
+from mlops_assets.report.metrics import curve_name
 from mlops_assets.settings import project_dir
 
 PROGRESS_LINES = 10
@@ -114,6 +115,6 @@ def trained_model(
             "model": params.model or "built-in MLP",
             "model_source_sha256": source,
             "mlflow_model": logged_as,
-            **{f"final_{k}": float(v) for k, v in final.items()},
+            **{f"final_{curve_name(k)}": float(v) for k, v in final.items()},
         },
     )

@@ -219,9 +219,9 @@ class MlflowTracking(ConfigurableResource):
         with self._registry() as location:
             return registry.versions(location, self.model_name)
 
-    def register(self, record: ModelVersion, model_uri: str) -> ModelVersion:
+    def register(self, record: ModelVersion, model_uri: str, description: str = "") -> ModelVersion:
         with self._registry() as location:
-            return registry.register(location, record, model_uri)
+            return registry.register(location, record, model_uri, description)
 
     def set_alias(self, alias: str, version: str) -> None:
         with self._registry() as location:
