@@ -11,7 +11,7 @@ Dagster's import (``prelaunch``).
 # read from this file's text, no import) and ``mlops-assets --version`` prints it.
 __version__ = "0.1.0"
 
-from mlops_assets.fast_exit import skip_final_collection  # noqa: E402
+from mlops_assets.fast_exit import skip_final_collection
 
 skip_final_collection()
 

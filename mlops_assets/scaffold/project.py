@@ -84,7 +84,7 @@ def plan(options: InitOptions, cwd: Path, ask: Callable[[str], str] | None) -> d
     params = files.params_yaml(data_path, target, inferred, options.dvc)
     try:  # what init writes is what a run loads
         Params.model_validate(yaml.safe_load(params))
-    except Exception as error:  # noqa: BLE001 - a bug of ours: say which file
+    except Exception as error:
         raise RuntimeError(f"init wrote an invalid {PARAMS_FILE}: {error}") from error
     planned = {root / PARAMS_FILE: params}
     for name in files.WORKFLOWS:
@@ -126,4 +126,3 @@ def init_project(
         path.write_text(text, encoding="utf-8")
     written = list(planned)
     return written, next_commands(written, git_root(cwd))
-
