@@ -9,9 +9,9 @@ from pathlib import Path
 
 import yaml
 
+import mlops_assets.scaffold.files as files
 from mlops_assets.data.errors import DatasetError
 from mlops_assets.params import PARAMS_FILE, Params
-from mlops_assets.scaffold import files
 from mlops_assets.scaffold.inference import infer
 
 
