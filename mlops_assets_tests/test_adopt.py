@@ -205,6 +205,10 @@ def test_gitignore_entries_already_there_are_not_repeated(tmp_path):
             ("--data", "data/heart.csv", "--target", "HeartDisease", "--from-git", "https://x/y"),
             "--from-git https://x/y: pin it to a tag or commit, e.g. https://x/y@v",
         ),
+        (
+            ("--data", "data/heart.csv", "--target", "HeartDisease", "--from-path", "no.whl"),
+            "--from-path no.whl: not in the repository ",
+        ),
     ],
 )
 def test_an_unreadable_csv_or_unknown_target_fails_naming_it_and_writes_nothing(
@@ -268,6 +272,8 @@ def test_init_outside_a_git_repository_says_so(tmp_path):
 )
 def test_the_workflows_init_writes_are_valid_and_install_what_was_asked(tmp_path, flags, package):
     repo = repository(tmp_path / "repo")
+    (repo.path / "vendor").mkdir()
+    (repo.path / "vendor" / "mlops_assets-1-py3-none-any.whl").touch()  # a committed wheel
 
     done = init(repo.path, "--data", "data/heart.csv", "--target", "HeartDisease", *flags)
 

@@ -76,6 +76,9 @@ def plan(options: InitOptions, cwd: Path, ask: Callable[[str], str] | None) -> d
     if not csv.is_file():
         raise InitError(f"{data}: no such file")
     target = _asked(options.target, "--target", f"column of {data} to predict: ", ask)
+    if options.from_path and not Path(options.from_path).is_absolute():
+        if not (root / options.from_path).exists():  # the workflows install it from the checkout
+            raise InitError(f"--from-path {options.from_path}: not in the repository {root}")
     try:
         package = files.package_spec(options.from_git, options.from_path)
         inferred = infer(csv, target)
