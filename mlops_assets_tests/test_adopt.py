@@ -243,6 +243,33 @@ def test_a_terminal_is_asked_for_the_data_and_the_target(tmp_path):
         init_project(InitOptions(force=True), cwd=repo.path, ask=lambda question: " ")
 
 
+def test_on_a_terminal_init_asks_for_what_the_flags_did_not_say(tmp_path):
+    """Run in a pseudo-terminal, as a person runs it: the prompts are answered on stdin."""
+    pty = pytest.importorskip("pty")
+    repo = repository(tmp_path / "repo")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "mlops_assets", "init", "--target", "HeartDisease"]
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        command, cwd=repo.path, env=env, stdin=secondary, stdout=secondary, stderr=secondary
+    )
+    os.close(secondary)
+    os.write(primary, b"data/heart.csv\n")
+    output = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the terminal closed: the process ended
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=120) == 0, output.decode()
+    os.close(primary)
+    assert b"CSV to learn from (path): " in output
+    assert load_params(repo.path / "params.yaml").data.path == "data/heart.csv"
+
+
 def test_init_outside_a_git_repository_says_so(tmp_path):
     (tmp_path / "d.csv").write_text("a,b\n1,2\n")
     done = init(tmp_path, "--data", "d.csv", "--target", "b")
