@@ -495,3 +495,20 @@ def test_the_player_plays_the_retrain_workflow_init_wrote_and_it_posts_the_comme
     assert comment.body == (played.workspace / "artifacts" / "pr_comment.md").read_text()
     assert (played.uploads / "model-and-report" / "artifacts" / "latest" / "model.keras").is_file()
     assert github.token not in played.failure_log() + comment.body
+
+
+def test_with_dvc_the_stages_init_writes_are_a_pipeline_dvc_reads(tmp_path):
+    repo = repository(tmp_path / "repo", rows=60)
+    dvc = [sys.executable, "-m", "dvc"]
+    subprocess.run([*dvc, "init", "--quiet"], cwd=repo.path, check=True)
+    args = ("--data", "data/heart.csv", "--target", "HeartDisease", "--dvc")
+
+    assert init(repo.path, *args).returncode == 0
+
+    status = subprocess.run(
+        [*dvc, "status"], cwd=repo.path, capture_output=True, text=True, check=False
+    )
+    assert status.returncode == 0, status.stderr
+    for stage in ("raw_data", "features", "trained_model", "metrics_report", "pr_comment"):
+        assert f"{stage}:" in status.stdout  # nothing run yet: every stage is stale
+    assert "modified:           data/heart.csv" in status.stdout  # ${data.path}, from params.yaml
