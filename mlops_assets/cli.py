@@ -210,6 +210,15 @@ def _output(result, node: str):
         return None
 
 
+def has_make_dev() -> bool:
+    """Whether the project's Makefile has a ``dev`` target (this checkout's does; a repository
+    that adopted the package with ``mlops-assets init`` may have no Makefile)."""
+    makefile = settings.project_dir() / "Makefile"
+    if not makefile.is_file():
+        return False
+    return any(line.startswith("dev:") for line in makefile.read_text().splitlines())
+
+
 def print_summary(result, defs) -> list[str]:
     """Print the run's summary; returns its lines."""
     from mlops_assets.report.summary import browse_commands, run_summary
@@ -227,7 +236,7 @@ def print_summary(result, defs) -> list[str]:
         latest=artifacts.latest,
         comment_path=artifacts.comment_path,
         comment_url=comment if comment and comment.startswith("http") else None,
-        browse=browse_commands(report.mlflow_run_url, tracking_uri),
+        browse=browse_commands(report.mlflow_run_url, tracking_uri, has_make_dev()),
     )
     print("\n" + "\n".join(lines))
     return lines

@@ -417,6 +417,7 @@ def test_the_installed_wheel_runs_another_repositorys_pipeline_from_its_director
     ran = user("mlops-assets", "run")
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     assert "roc_auc " in ran.stdout and "quality gate passed" in ran.stdout
+    assert "browse   dagster dev -m mlops_assets (the Dagster UI" in ran.stdout  # no Makefile
     latest = repo.path / "artifacts" / "latest"
     assert (latest / "model.keras").stat().st_size > 1000
     assert "roc_auc" in (latest / "report.md").read_text()
