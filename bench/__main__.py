@@ -15,6 +15,7 @@ BENCHMARKS = [
     "data_diff",
     "skip_unchanged",
     "noop_vs_dvc",
+    "installers",  # pip against uv, cold and warm (minutes, ~2 GB of downloads)
     "install",  # two cold installs (minutes, about 5 GB downloaded, 3 GB of disk at a time)
     "profile",  # no target: where a CLI run's time goes, phase by phase
 ]

@@ -23,7 +23,7 @@ from pathlib import Path
 from bench.common import INFO, PROJECT, Figure, median
 
 VARIANTS = ("tensorflow", "cpu")
-PACKAGE_FILES = ("pyproject.toml", "README.md", "mlops_assets")
+PACKAGE_FILES = ("pyproject.toml", "README.md", "LICENSE", "mlops_assets")
 CHECK = (
     "from importlib.metadata import version, PackageNotFoundError\n"
     "from mlops_assets.modeling.tensorflow_import import import_tensorflow\n"

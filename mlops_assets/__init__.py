@@ -7,11 +7,15 @@ imported, so ``mlops-assets run`` can decide that there is nothing to run before
 Dagster's import (``prelaunch``).
 """
 
+# The one place the version is written: pyproject.toml reads it (setuptools' dynamic ``attr``,
+# read from this file's text, no import) and ``mlops-assets --version`` prints it.
+__version__ = "0.1.0"
+
 from mlops_assets.fast_exit import skip_final_collection
 
 skip_final_collection()
 
-__all__ = ["code_location"]
+__all__ = ["__version__", "code_location"]
 
 
 def __getattr__(name: str):

@@ -18,7 +18,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from mlops_assets import prelaunch, run_tags, settings
+from mlops_assets import __version__, prelaunch, run_tags, settings
 from mlops_assets.artifacts.lock import exclusive
 from mlops_assets.data.errors import DatasetError
 from mlops_assets.params import ParamsError
@@ -26,9 +26,18 @@ from mlops_assets.scoring import ScoringError
 from mlops_assets.settings import ProjectNotFound
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A bad flag is a user's mistake: one line naming it, exit code 2 (not the usage block)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="mlops-assets", description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog="mlops-assets", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"mlops-assets {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    add_init_command(commands)
     run = commands.add_parser("run", help="materialise every asset of the retrain graph")
     run.add_argument("--config-json", default="", help="Dagster run config, e.g. fewer epochs")
     run.add_argument("--force", action="store_true", help="recompute every asset")
@@ -51,6 +60,46 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     predict.add_argument("--chunk-rows", type=int, default=100_000, help="rows read at a time")
     predict.add_argument("--verbose", action="store_true", help="errors' tracebacks")
     return parser.parse_args(argv)
+
+
+def add_init_command(commands) -> None:
+    init = commands.add_parser(
+        "init", help="add the pipeline to this git repository: params.yaml, the workflows"
+    )
+    init.add_argument("--data", help="the CSV to learn from (asked for on a terminal)")
+    init.add_argument("--target", help="the column to predict (asked for on a terminal)")
+    init.add_argument("--dvc", action="store_true", help="also write dvc.yaml")
+    init.add_argument("--force", action="store_true", help="overwrite files already there")
+    source = init.add_mutually_exclusive_group()
+    source.add_argument(
+        "--from-git", metavar="URL@REF", help="the workflows install this pinned git URL"
+    )
+    source.add_argument(
+        "--from-path", metavar="PATH", help="the workflows install this wheel or source tree"
+    )
+    init.add_argument("--verbose", action="store_true", help="errors' tracebacks")
+
+
+def init_command(args: argparse.Namespace) -> int:
+    from mlops_assets.scaffold import InitError, InitOptions, init_project
+
+    options = InitOptions(
+        data=args.data,
+        target=args.target,
+        dvc=args.dvc,
+        force=args.force,
+        from_git=args.from_git,
+        from_path=args.from_path,
+    )
+    try:
+        written, commands = init_project(options, ask=input if sys.stdin.isatty() else None)
+    except InitError as error:
+        return user_error(error, args.verbose)
+    cwd = Path.cwd().resolve()
+    for path in written:
+        print(f"wrote {os.path.relpath(path, cwd)}")
+    print("\nnext:\n" + "\n".join(f"  {command}" for command in commands))
+    return 0
 
 
 def run_config(config_json: str, verbose: bool) -> dict:
@@ -105,6 +154,8 @@ def user_error(error: Exception, verbose: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "init":
+        return init_command(args)
     stop_on_sigterm()
     # MLflow's own INFO lines (creating the store's tables, ...) are not the run's news.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
@@ -182,6 +233,15 @@ def _output(result, node: str):
         return None
 
 
+def has_make_dev() -> bool:
+    """Whether the project's Makefile has a ``dev`` target (this checkout's does; a repository
+    that adopted the package with ``mlops-assets init`` may have no Makefile)."""
+    makefile = settings.project_dir() / "Makefile"
+    if not makefile.is_file():
+        return False
+    return any(line.startswith("dev:") for line in makefile.read_text().splitlines())
+
+
 def print_summary(result, defs) -> list[str]:
     """Print the run's summary; returns its lines."""
     from mlops_assets.report.summary import browse_commands, run_summary
@@ -199,7 +259,7 @@ def print_summary(result, defs) -> list[str]:
         latest=artifacts.latest,
         comment_path=artifacts.comment_path,
         comment_url=comment if comment and comment.startswith("http") else None,
-        browse=browse_commands(report.mlflow_run_url, tracking_uri),
+        browse=browse_commands(report.mlflow_run_url, tracking_uri, has_make_dev()),
     )
     print("\n" + "\n".join(lines))
     return lines

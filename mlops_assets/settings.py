@@ -86,7 +86,7 @@ def project_dir(env: Mapping[str, str] | None = None, cwd: Path | None = None) -
     raise ProjectNotFound(
         f"no {PARAMS_FILE} in {start} or any directory above it: run this in a project "
         f"(the directory holding {PARAMS_FILE}; see docs/configuration.md), "
-        f"or set {PROJECT_DIR}"
+        f"create one with `mlops-assets init`, or set {PROJECT_DIR}"
     )
 
 

@@ -94,8 +94,8 @@ def test_least_privilege_and_no_secrets_for_forks(path):
             if step.get("uses", "").startswith("actions/checkout"):
                 assert step["with"]["fetch-depth"] == 0  # diffs against the base branch
                 assert step["with"]["persist-credentials"] is False
-            if step.get("uses", "").startswith("actions/setup-python"):
-                assert step["with"]["cache"] == "pip"
+            if step.get("uses", "").startswith("astral-sh/setup-uv"):
+                assert step["with"]["enable-cache"] is True  # installs from uv's kept cache
     assert "secrets.GITHUB_TOKEN" not in text or path.name == "retrain.yml"
 
 

@@ -66,9 +66,14 @@ def run_summary(
     return lines
 
 
-def browse_commands(mlflow_run_url: str | None, tracking_uri: str) -> list[str]:
-    """How to look at the run: the Dagster UI, and the MLflow run or a local MLflow UI."""
-    dagster = "make dev   (the Dagster UI: lineage, runs, metadata)"
+def browse_commands(
+    mlflow_run_url: str | None, tracking_uri: str, make_dev: bool = True
+) -> list[str]:
+    """How to look at the run: the Dagster UI (``make dev`` where the project's Makefile has
+    it, as this checkout's does; the Dagster CLI in a repository that adopted the package), and
+    the MLflow run or a local MLflow UI."""
+    ui = "make dev  " if make_dev else "dagster dev -m mlops_assets"
+    dagster = f"{ui} (the Dagster UI: lineage, runs, metadata)"
     if mlflow_run_url:
         return [dagster, mlflow_run_url]
     if tracking_uri.startswith("sqlite:///"):

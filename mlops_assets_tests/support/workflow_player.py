@@ -5,10 +5,11 @@ It writes the event payload, sets the ``GITHUB_*`` variables and files (``GITHUB
 of ``env:``, ``with:`` and ``if:``, and runs each ``run:` step with bash in a fresh clone.
 ``uses:`` steps are replaced by local equivalents (``LOCAL_ACTIONS``): checkout is a clone of the
 source repository at the event's commit, setup-python a virtualenv that reuses the test
-environment's installed packages (no network), cache a directory shared between plays,
-upload-artifact a copy. An action without a local equivalent is an error, not a silent skip.
-A local composite action (``uses: ./.github/actions/...``, read from the checkout) is played
-step by step, its ``inputs`` context the step's ``with:`` over the action's defaults.
+environment's installed packages (no network), setup-uv a ``uv`` that hands its work to that
+pip, cache a directory shared between plays, upload-artifact a copy. An action without a local
+equivalent is an error, not a silent skip. A local composite action
+(``uses: ./.github/actions/...``, read from the checkout) is played step by step, its
+``inputs`` context the step's ``with:`` over the action's defaults.
 """
 
 import json
@@ -421,6 +422,19 @@ class WorkflowPlayer:
         env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
         return "success", f"python {venv}", None
 
+    def setup_uv(self, inputs, workspace, env, event):
+        """A stand-in ``uv`` on PATH that hands ``uv pip ...`` to the offline pip above: the real
+        uv installs into an environment's own site-packages only, so it would fetch every
+        dependency the shared packages provide. ``--system`` (and ``UV_SYSTEM_PYTHON``) mean
+        the Python on PATH, which pip installs into anyway; the cache has nothing to keep."""
+        shim = self.tool_dir / "uv-stand-in"
+        shim.mkdir(parents=True, exist_ok=True)
+        uv = shim / "uv"
+        uv.write_text(UV_STAND_IN)
+        uv.chmod(0o755)
+        env["PATH"] = f"{shim}{os.pathsep}{env['PATH']}"
+        return "success", f"uv stand-in {uv}", None
+
     def cache(self, inputs, workspace, env, event):
         """Restore the newest entry matching the key or a restore-key prefix; save after the job."""
         paths = [p.strip() for p in inputs["path"].splitlines() if p.strip()]
@@ -508,9 +522,20 @@ def _tensorflow_builds(directory: Path) -> Path:
     return directory
 
 
+UV_STAND_IN = """#!/usr/bin/env bash
+# The workflow player's stand-in for uv: `uv pip <command> ...` through the offline pip.
+set -e
+[ "$1" = pip ] || { echo "uv stand-in: only 'uv pip' is played, not 'uv $1'" >&2; exit 2; }
+shift
+args=()
+for arg in "$@"; do [ "$arg" = --system ] || args+=("$arg"); done
+exec python -m pip "${args[@]}"
+"""
+
 LOCAL_ACTIONS = {
     "actions/checkout": WorkflowPlayer.checkout,
     "actions/setup-python": WorkflowPlayer.setup_python,
+    "astral-sh/setup-uv": WorkflowPlayer.setup_uv,
     "actions/cache": WorkflowPlayer.cache,
     "actions/upload-artifact": WorkflowPlayer.upload_artifact,
 }
