@@ -364,7 +364,7 @@ def state_of_this_checkout() -> dict:
 def test_the_installed_wheel_runs_another_repositorys_pipeline_from_its_directory(tmp_path, wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for template in ["params.yaml", "dvc.yaml", "setup-steps.yml", *WORKFLOWS]:
-        assert f"mlops_assets/templates/{template}" in names
+        assert f"mlops_assets/templates/{template}.tmpl" in names
     metadata = (
         zipfile.ZipFile(wheel).read(f"mlops_assets-{__version__}.dist-info/METADATA").decode()
     )

@@ -24,7 +24,9 @@ class TemplateError(ValueError):
 
 
 def template(name: str) -> str:
-    return files("mlops_assets").joinpath("templates", name).read_text(encoding="utf-8")
+    """The template of ``name``; the ``.tmpl`` suffix keeps DVC and linters from reading
+    ``templates/dvc.yaml`` and its placeholders as this repository's own files."""
+    return files("mlops_assets").joinpath("templates", f"{name}.tmpl").read_text(encoding="utf-8")
 
 
 def fill(text: str, **values: str) -> str:
