@@ -152,11 +152,12 @@ class MlflowTracking(ConfigurableResource):
         """Per-epoch curves for the active run, in a few batched requests. Call inside ``run()``."""
         return mlflow_client.epoch_metrics(interval)
 
-    def log_model(self, model, saved_at: Path, example) -> tuple[str, str]:
-        """Log the Keras model to the active run (see ``mlflow_client.log_model``). Call it inside
-        ``run()``: that is where the run is active and the credentials set."""
+    def log_model(self, saved_at: Path, example, task: str) -> tuple[str, str]:
+        """Log the saved model to the active run as an MLflow model that stands alone (see
+        ``mlflow_client.log_model``). Call it inside ``run()``: that is where the run is active
+        and the credentials set."""
         return mlflow_client.log_model(
-            model, self.location(), saved_at, self.check_timeout, example
+            self.location(), saved_at, self.check_timeout, example, task
         )
 
     def log_report(
