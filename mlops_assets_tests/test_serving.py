@@ -248,7 +248,7 @@ def test_regression_and_multiclass_champions_predict_values_and_labels(
         assert set(served) <= set(labels)
 
 
-# --- mlflow models serve -------------------------------------------------------------------------
+# --- mlflow models serve -----------------------------------------------------------------
 
 
 def wait_for_ping(port: int, process: subprocess.Popen, log: Path) -> None:
@@ -311,7 +311,7 @@ def test_mlflow_models_serve_answers_raw_rows_with_gaps_and_unseen_categories(
     assert "import of mlops_assets halted" not in log.read_text()
 
 
-# --- the documented snippets, as written -----------------------------------------------------------
+# --- the documented snippets, as written ---------------------------------------------------
 
 FENCE = re.compile(r"```(python|bash)\n(.*?)```", re.DOTALL)
 
@@ -395,6 +395,4 @@ def test_the_documented_serving_snippets_run_as_written(regression, tmp_path):
     body = json.loads(curl[curl.index("'{") + 1 : curl.rindex("}'") + 1])["dataframe_split"]
     sent = pd.DataFrame(body["data"], columns=body["columns"])
     assert len(predictions) == len(sent) == 2
-    np.testing.assert_allclose(
-        predictions, predict(load_model(regression.model), sent), atol=1e-5
-    )
+    np.testing.assert_allclose(predictions, predict(load_model(regression.model), sent), atol=1e-5)

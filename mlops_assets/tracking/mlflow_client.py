@@ -162,6 +162,7 @@ def _pyfunc_options(saved_at: Path, example, task: str) -> dict:
         "artifacts": artifacts,
         "model_config": {"task": task},
         "signature": model_signature(example),
+        "input_example": example,  # shown in MLflow's UI; MLflow 3 also tries it before logging
         "pip_requirements": _requirements(),
     }
 

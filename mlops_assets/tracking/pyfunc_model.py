@@ -98,7 +98,7 @@ class RawColumnsModel(mlflow.pyfunc.PythonModel):
             with open(context.artifacts[LABELS], encoding="utf-8") as file:
                 self.labels = json.load(file)
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: pd.DataFrame, params=None):
         rows = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         scores = self.model.predict(
             model_inputs(self.model, rows), batch_size=BATCH_SIZE, verbose=0

@@ -156,9 +156,7 @@ class MlflowTracking(ConfigurableResource):
         """Log the saved model to the active run as an MLflow model that stands alone (see
         ``mlflow_client.log_model``). Call it inside ``run()``: that is where the run is active
         and the credentials set."""
-        return mlflow_client.log_model(
-            self.location(), saved_at, self.check_timeout, example, task
-        )
+        return mlflow_client.log_model(self.location(), saved_at, self.check_timeout, example, task)
 
     def log_report(
         self, report: MetricsReport, extra_metrics: Mapping[str, float], files: Iterable[Path]
