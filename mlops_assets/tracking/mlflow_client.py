@@ -118,6 +118,7 @@ def log_model(
     it exists, else (the 2.x line, DagsHub) an MLflow model directory as plain run artifacts.
     Returns which, and the model's URI for the registry; on failure names ``saved_at``."""
     import mlflow
+    from mlflow.models import Model
 
     options = _pyfunc_options(saved_at, example, task)
     run = mlflow.active_run()
@@ -127,7 +128,13 @@ def log_model(
     try:
         if native:
             try:
-                info = mlflow.pyfunc.log_model(name=MODEL_ARTIFACT_PATH, **options)
+                info = Model.log(
+                    artifact_path=None,
+                    name=MODEL_ARTIFACT_PATH,
+                    flavor=PyfuncWithKeras,
+                    flavor_name="pyfunc.ModelFromCode",  # as mlflow.pyfunc.log_model names it
+                    **options,
+                )
                 return "logged model", f"models:/{info.model_id}"
             except mlflow.MlflowException as error:
                 if "logged-models" not in str(error):  # the 2.x line, undetected
@@ -149,6 +156,28 @@ def model_signature(example):
     from mlflow.types.schema import AnyType, ColSpec, Schema
 
     return ModelSignature(inputs=Schema([ColSpec(AnyType(), str(c)) for c in example.columns]))
+
+
+class PyfuncWithKeras:
+    """The flavour module ``Model.log`` saves with: ``pyfunc_model``'s MLflow model, whose
+    ``artifacts/model.keras`` is also declared as a Keras flavour, so ``mlflow.keras.load_model``
+    loads the same version as the Keras model (as it did before the model stood alone)."""
+
+    @staticmethod
+    def save_model(path, mlflow_model=None, **options) -> None:
+        import keras
+        import mlflow
+        from mlflow.models import Model
+
+        mlflow_model = mlflow_model or Model()
+        mlflow_model.add_flavor(
+            "keras",
+            data="artifacts",  # mlflow.keras loads <data>/model.keras
+            keras_version=keras.__version__,
+            keras_backend=keras.backend.backend(),
+            save_exported_model=False,
+        )
+        mlflow.pyfunc.save_model(path, mlflow_model=mlflow_model, **options)
 
 
 def _pyfunc_options(saved_at: Path, example, task: str) -> dict:
@@ -324,5 +353,5 @@ def _log_model_as_artifacts(options: dict) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / MODEL_ARTIFACT_PATH
-        mlflow.pyfunc.save_model(str(directory), **options)
+        PyfuncWithKeras.save_model(str(directory), **options)
         mlflow.log_artifacts(str(directory), artifact_path=MODEL_ARTIFACT_PATH)
