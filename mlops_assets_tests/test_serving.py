@@ -226,7 +226,7 @@ def test_the_champion_predicts_raw_heart_rows_where_the_package_cannot_be_import
 
     assert_same(served, binary)
     assert all(0.0 <= p <= 1.0 for p in served)  # the positive class's probability
-    assert "'Age'" in missing
+    assert "The input column 'Age' is required" in missing  # as docs/lifecycle.md says
 
 
 @pytest.mark.pipeline
@@ -246,6 +246,53 @@ def test_regression_and_multiclass_champions_predict_values_and_labels(
     if task == "multiclass":
         labels = json.loads(trained.model.with_name(LABELS_FILE).read_text())
         assert set(served) <= set(labels)
+
+
+def test_the_served_inputs_are_the_ones_the_package_makes_for_the_same_rows():
+    """pyfunc_model (which cannot import the package) and preprocessing.raw_inputs turn the
+    same raw rows into the same encoded features: text, blanks, None, NaN, unseen values."""
+    import keras
+
+    from mlops_assets.modeling.preprocessing import preprocessing, raw_inputs
+    from mlops_assets.records import Column
+    from mlops_assets.tracking import pyfunc_model
+
+    columns = [
+        Column("colour name", "categorical", "string", 0.1, fill="red"),
+        Column("code", "categorical", "integer", 0.1, fill=3),
+        Column("size", "numeric", "float", 0.1, fill=2.0, missing_indicator=True),
+    ]
+    train = pd.DataFrame(
+        {"colour name": ["red", "red", "blue"], "code": [3, 3, 5], "size": [1.0, 2.0, 3.0]}
+    )
+    inputs, encoded = preprocessing(columns, train)
+    model = keras.Model(inputs, encoded)
+    rows = pd.DataFrame(
+        {
+            "colour name": ["blue", "", "  ", "green", None, np.nan],
+            "code": [5, np.nan, 7, 3, 3, None],
+            "size": [1, None, 3, 2, 2, 7],
+            "unused": ["x"] * 6,
+        }
+    )
+    ours = model.predict(raw_inputs(model, rows), verbose=0)
+    served = model.predict(pyfunc_model.model_inputs(model, rows), verbose=0)
+    np.testing.assert_array_equal(served, ours)
+    with pytest.raises(ValueError, match="missing column\\(s\\) 'code'"):
+        pyfunc_model.model_inputs(model, rows.drop(columns=["code"]))
+
+
+def test_each_task_gets_its_documented_prediction():
+    from mlops_assets.tracking.pyfunc_model import predictions
+
+    assert predictions("regression", np.array([[1.5], [2.5]]), None).tolist() == [1.5, 2.5]
+    binary = predictions("binary_classification", np.array([[0.2], [0.9]]), ["no", "yes"])
+    assert binary.tolist() == [0.2, 0.9]  # the probability of "yes"
+    scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]])
+    assert predictions("multiclass_classification", scores, ["a", "b", "c"]).tolist() == [
+        "b",
+        "a",
+    ]
 
 
 # --- mlflow models serve -----------------------------------------------------------------
@@ -342,6 +389,7 @@ def test_the_readme_and_docs_show_pyfunc_plain_keras_and_mlflow_models_serve():
 
 
 @pytest.mark.pipeline
+@pytest.mark.slow(reason="three fresh processes load TensorFlow and MLflow; one is a server")
 def test_the_documented_serving_snippets_run_as_written(regression, tmp_path):
     """A project as the pipeline leaves it (data/diabetes.csv, artifacts/latest/model.keras,
     the champion in the embedded store mlflow.db), each snippet run from its directory in a
