@@ -101,7 +101,18 @@ def binary(tmp_path_factory) -> Trained:
 
 @pytest.fixture(scope="module")
 def regression(tmp_path_factory) -> Trained:
+    """A number predicted from the same heart rows: text, gaps and unseen categories."""
     root = tmp_path_factory.mktemp("regression")
+    csv = write_csv(heart_frame(), root / "heart.csv")
+    rows = heart_rows().drop(columns=["Oldpeak"]).assign(HeartDisease=1)
+    rows.loc[[2, 5], "HeartDisease"] = np.nan
+    return _train(root / "model", csv, "Oldpeak", "regression", rows)
+
+
+@pytest.fixture(scope="module")
+def diabetes(tmp_path_factory) -> Trained:
+    """The sample the documentation's snippets use."""
+    root = tmp_path_factory.mktemp("diabetes")
     rows = pd.read_csv(SAMPLE_CSV).drop(columns=["target"]).head(20)
     rows.loc[[3, 7], "bmi"] = np.nan
     return _train(root / "model", SAMPLE_CSV, "target", "regression", rows)
@@ -226,7 +237,7 @@ def test_the_champion_predicts_raw_heart_rows_where_the_package_cannot_be_import
 
     assert_same(served, binary)
     assert all(0.0 <= p <= 1.0 for p in served)  # the positive class's probability
-    assert "The input column 'Age' is required" in missing  # as docs/lifecycle.md says
+    assert "Model is missing inputs ['Age']" in missing  # as docs/lifecycle.md says
 
 
 @pytest.mark.pipeline
@@ -280,6 +291,8 @@ def test_the_served_inputs_are_the_ones_the_package_makes_for_the_same_rows():
     np.testing.assert_array_equal(served, ours)
     with pytest.raises(ValueError, match="missing column\\(s\\) 'code'"):
         pyfunc_model.model_inputs(model, rows.drop(columns=["code"]))
+    with pytest.raises(ValueError, match="column 'size' must hold numbers"):
+        pyfunc_model.model_inputs(model, rows.assign(size=["big"] * len(rows)))
 
 
 def test_each_task_gets_its_documented_prediction():
@@ -333,11 +346,12 @@ def dataframe_split(rows: pd.DataFrame) -> dict:
 
 
 @pytest.mark.pipeline
+@pytest.mark.parametrize("kind", ["embedded", "mlflow3", "dagshub"])
 def test_mlflow_models_serve_answers_raw_rows_with_gaps_and_unseen_categories(
-    binary, tmp_path, monkeypatch, request
+    kind, binary, tmp_path, monkeypatch, request
 ):
-    location = store("embedded", request, tmp_path, monkeypatch)
-    uri = register_champion(location, binary, "serving-rest")
+    location = store(kind, request, tmp_path, monkeypatch)
+    uri = register_champion(location, binary, f"serving-rest-{kind}")
     port = free_port()
     command = ["mlflow", "models", "serve", "-m", uri, "--env-manager", "local",
                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
@@ -390,7 +404,7 @@ def test_the_readme_and_docs_show_pyfunc_plain_keras_and_mlflow_models_serve():
 
 @pytest.mark.pipeline
 @pytest.mark.slow(reason="three fresh processes load TensorFlow and MLflow; one is a server")
-def test_the_documented_serving_snippets_run_as_written(regression, tmp_path):
+def test_the_documented_serving_snippets_run_as_written(diabetes, tmp_path):
     """A project as the pipeline leaves it (data/diabetes.csv, artifacts/latest/model.keras,
     the champion in the embedded store mlflow.db), each snippet run from its directory in a
     process that cannot import mlops_assets."""
@@ -398,16 +412,16 @@ def test_the_documented_serving_snippets_run_as_written(regression, tmp_path):
     (project / "data").mkdir(parents=True)
     shutil.copy(SAMPLE_CSV, project / "data" / "diabetes.csv")
     (project / "artifacts" / "latest").mkdir(parents=True)
-    shutil.copy(regression.model, project / "artifacts" / "latest" / MODEL_FILE)
+    shutil.copy(diabetes.model, project / "artifacts" / "latest" / MODEL_FILE)
     location = TrackingLocation(local_tracking_uri(project), "mlops-assets", "test")
-    register_champion(location, regression, "mlops-assets")
+    register_champion(location, diabetes, "mlops-assets")
     env = client_env(tmp_path, location)
     del env["MLFLOW_TRACKING_URI"]  # the snippets say where the registry is
 
     from mlops_assets.modeling.keras_model import load_model, predict
 
     rows = pd.read_csv(SAMPLE_CSV).drop(columns=["target"])
-    expected = predict(load_model(regression.model), rows)
+    expected = predict(load_model(diabetes.model), rows)
     python, bash = documented_snippets()
     for code in python:
         shown = "\nimport json, numpy\nprint('PREDICTIONS', json.dumps("
@@ -443,4 +457,4 @@ def test_the_documented_serving_snippets_run_as_written(regression, tmp_path):
     body = json.loads(curl[curl.index("'{") + 1 : curl.rindex("}'") + 1])["dataframe_split"]
     sent = pd.DataFrame(body["data"], columns=body["columns"])
     assert len(predictions) == len(sent) == 2
-    np.testing.assert_allclose(predictions, predict(load_model(regression.model), sent), atol=1e-5)
+    np.testing.assert_allclose(predictions, predict(load_model(diabetes.model), sent), atol=1e-5)

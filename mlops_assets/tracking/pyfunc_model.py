@@ -65,7 +65,7 @@ def model_inputs(model, rows: pd.DataFrame) -> dict:
     inputs = {}
     for tensor in model.inputs:
         text = "string" in str(tensor.dtype)
-        values = column_values(rows[by_input[tensor.name]].rename(tensor.name), text)
+        values = column_values(rows[by_input[tensor.name]], text)
         if text:  # Keras' predict refuses numpy object arrays; string tensors are TensorFlow's
             import tensorflow as tf
 
