@@ -56,7 +56,7 @@ with connected(where), mlflow.start_run(experiment_id=experiment):
     with epoch_metrics() as curves:
         model = train_model(features, TrainConfig(), on_epoch=curves).model
     saved = save_model(model, Path("model.keras"))
-    log_model(where, saved, 5.0, features.x_train.head(5), features.task)
+    log_model(where, saved, 5.0, features.columns, features.task)
     metrics = compute_metrics(features.task, features.y_test, predict(model, features.x_test))
     mlflow.log_metrics({{f"test_{{k}}": v for k, v in metrics.items()}})
 print(HEADLINE[features.task], metrics[HEADLINE[features.task]])

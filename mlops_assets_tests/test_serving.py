@@ -56,7 +56,7 @@ class Trained:
     task: str
     model: Path
     rows: Path
-    example: pd.DataFrame
+    columns: list  # the features' Column records, as the pipeline logs them
     expected: list
 
 
@@ -83,7 +83,7 @@ def _train(directory: Path, csv: Path, target: str, task: str, rows: pd.DataFram
         expected = predict_labels(loaded, raw, features.classes)
     else:
         expected = predict(loaded, raw).tolist()
-    return Trained(task, path, rows_csv, features.x_train.head(5), expected)
+    return Trained(task, path, rows_csv, features.columns, expected)
 
 
 def heart_rows() -> pd.DataFrame:
@@ -135,7 +135,7 @@ def register_champion(location: TrackingLocation, trained: Trained, name: str) -
         experiment = mlflow.set_experiment(location.experiment).experiment_id
         with mlflow.start_run(experiment_id=experiment) as run:
             how, uri = mlflow_client.log_model(
-                location, trained.model, 10.0, trained.example, trained.task
+                location, trained.model, 10.0, trained.columns, trained.task
             )
         record = ModelVersion(name=name, version="", run_id=run.info.run_id)
         version = registry.register(location, record, uri)
@@ -237,6 +237,15 @@ def test_the_champion_predicts_raw_heart_rows_where_the_package_cannot_be_import
 
     assert_same(served, binary)
     assert all(0.0 <= p <= 1.0 for p in served)  # the positive class's probability
+    if kind == "embedded":  # its input example is the training fills, not a training row
+        import mlflow
+
+        with mlflow_client.connected(location):
+            local = mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path / "dl"))
+        example = mlflow.models.Model.load(local).load_input_example(local)
+        fills = {c.name: c.fill for c in binary.columns}
+        assert len(example) == 1 and list(example.columns) == list(fills)
+        assert example.iloc[0]["ChestPainType"] == fills["ChestPainType"]
     assert "Model is missing inputs ['Age']" in missing  # as docs/lifecycle.md says
 
 

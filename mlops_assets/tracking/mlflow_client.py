@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mlops_assets import run_tags
 from mlops_assets.artifacts.layout import LABELS_FILE, PLOTS_DIR
-from mlops_assets.records import Baseline, MetricsReport
+from mlops_assets.records import Baseline, Column, MetricsReport
 from mlops_assets.tracking.epoch_metrics import EpochMetrics, Point
 from mlops_assets.tracking.location import TrackingLocation
 from mlops_assets.tracking.server import TrackingServerError, check_server, supports_logged_models
@@ -107,20 +107,20 @@ def log_model(
     location: TrackingLocation,
     saved_at: Path,
     check_timeout: float,
-    example,
+    columns: list[Column],
     task: str,
 ) -> tuple[str, str]:
     """Log the saved model (``saved_at``, ``model.keras``, with ``labels.json`` beside it for
     classification) to the active run as an MLflow model that stands alone: the code of
     ``pyfunc_model`` with the files as its artifacts, so ``mlflow.pyfunc`` and ``mlflow models
-    serve`` predict raw columns without this package. ``example`` (a few raw rows) names the
-    columns of its signature. Logged the way the server supports: MLflow 3's logged model where
+    serve`` predict raw columns without this package. ``columns`` (the features) are its
+    signature. Logged the way the server supports: MLflow 3's logged model where
     it exists, else (the 2.x line, DagsHub) an MLflow model directory as plain run artifacts.
     Returns which, and the model's URI for the registry; on failure names ``saved_at``."""
     import mlflow
     from mlflow.models import Model
 
-    options = _pyfunc_options(saved_at, example, task)
+    options = _pyfunc_options(saved_at, columns, task)
     run = mlflow.active_run()
     native = not location.is_remote or supports_logged_models(
         location, os.environ, run.info.experiment_id, check_timeout
@@ -148,14 +148,24 @@ def log_model(
         ) from error
 
 
-def model_signature(example):
-    """Every raw column ``example`` has, required, of any type: numbers come as integers, as
-    floats, or as floats with NaN for a gap, text with nulls; MLflow's typed columns would
-    refuse some of these (int64 as double, NaN as long), and ``pyfunc_model`` converts them."""
+def model_signature(columns: list[Column]):
+    """Every feature column by its name in the CSV, required, of any type: numbers come as
+    integers, as floats, or as floats with NaN for a gap, text with nulls; MLflow's typed columns
+    would refuse some of these (int64 as double, NaN as long), and ``pyfunc_model`` converts
+    them."""
     from mlflow.models import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, Schema
 
-    return ModelSignature(inputs=Schema([ColSpec(AnyType(), str(c)) for c in example.columns]))
+    return ModelSignature(inputs=Schema([ColSpec(AnyType(), c.name) for c in columns]))
+
+
+def input_example(columns: list[Column]):
+    """One row of the training fills (medians, most frequent values): what a row looks like in
+    MLflow's UI, and nothing the model does not hold already; no training row leaves the
+    machine."""
+    import pandas as pd
+
+    return pd.DataFrame({c.name: [c.fill] for c in columns})
 
 
 class PyfuncWithKeras:
@@ -180,7 +190,7 @@ class PyfuncWithKeras:
         mlflow.pyfunc.save_model(path, mlflow_model=mlflow_model, **options)
 
 
-def _pyfunc_options(saved_at: Path, example, task: str) -> dict:
+def _pyfunc_options(saved_at: Path, columns: list[Column], task: str) -> dict:
     """What ``mlflow.pyfunc.log_model`` and ``save_model`` are given (see ``log_model``)."""
     artifacts = {"model": str(saved_at)}  # the keys pyfunc_model reads
     labels = saved_at.with_name(LABELS_FILE)
@@ -190,8 +200,8 @@ def _pyfunc_options(saved_at: Path, example, task: str) -> dict:
         "python_model": str(PYFUNC_CODE),
         "artifacts": artifacts,
         "model_config": {"task": task},
-        "signature": model_signature(example),
-        "input_example": example,  # shown in MLflow's UI; MLflow 3 also tries it before logging
+        "signature": model_signature(columns),
+        "input_example": input_example(columns),  # MLflow 3 also tries it before logging
         "pip_requirements": _requirements(),
     }
 

@@ -89,8 +89,7 @@ def trained_model(
             if features.classes:
                 write_text_atomic(run_dir / LABELS_FILE, json.dumps(features.classes) + "\n")
             context.log.info(f"saved {path}")
-        example = features.x_train.head(5)  # raw columns: the MLflow model's signature
-        logged_as, model_uri = tracking.log_model(path, example, features.task)
+        logged_as, model_uri = tracking.log_model(path, features.columns, features.task)
         mlflow_run_id = mlf.active_run().info.run_id
 
     model = TrainedModel(
