@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mlops_assets import run_tags
 from mlops_assets.artifacts.layout import LABELS_FILE, PLOTS_DIR
+from mlops_assets.modeling.tensorflow_import import quiet_tensorflow
 from mlops_assets.records import Baseline, Column, MetricsReport
 from mlops_assets.tracking.epoch_metrics import EpochMetrics, Point
 from mlops_assets.tracking.location import TrackingLocation
@@ -128,13 +129,14 @@ def log_model(
     try:
         if native:
             try:
-                info = Model.log(
-                    artifact_path=None,
-                    name=MODEL_ARTIFACT_PATH,
-                    flavor=PyfuncWithKeras,
-                    flavor_name="pyfunc.ModelFromCode",  # as mlflow.pyfunc.log_model names it
-                    **options,
-                )
+                with quiet_tensorflow():  # MLflow loads the model to try its input example
+                    info = Model.log(
+                        artifact_path=None,
+                        name=MODEL_ARTIFACT_PATH,
+                        flavor=PyfuncWithKeras,
+                        flavor_name="pyfunc.ModelFromCode",  # as mlflow.pyfunc.log_model does
+                        **options,
+                    )
                 return "logged model", f"models:/{info.model_id}"
             except mlflow.MlflowException as error:
                 if "logged-models" not in str(error):  # the 2.x line, undetected
@@ -363,5 +365,6 @@ def _log_model_as_artifacts(options: dict) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / MODEL_ARTIFACT_PATH
-        PyfuncWithKeras.save_model(str(directory), **options)
+        with quiet_tensorflow():  # MLflow loads the model to try its input example
+            PyfuncWithKeras.save_model(str(directory), **options)
         mlflow.log_artifacts(str(directory), artifact_path=MODEL_ARTIFACT_PATH)
