@@ -44,7 +44,7 @@ TRACKED = (
     PREPARE
     + """
 import mlflow
-from mlops_assets.modeling.preprocessing import example_inputs
+from mlops_assets.modeling.keras_model import save_model
 from mlops_assets.tracking.location import TrackingLocation
 from mlops_assets.tracking.mlflow_client import connected, epoch_metrics, log_model
 
@@ -55,8 +55,8 @@ with connected(where), mlflow.start_run(experiment_id=experiment):
     mlflow.log_params({{**data.model_dump(), **split.model_dump(), **TrainConfig().model_dump()}})
     with epoch_metrics() as curves:
         model = train_model(features, TrainConfig(), on_epoch=curves).model
-    example = example_inputs(features.x_train.head(5), features.columns)
-    log_model(model, where, Path("model.keras"), 5.0, example)
+    saved = save_model(model, Path("model.keras"))
+    log_model(where, saved, 5.0, features.columns, features.task)
     metrics = compute_metrics(features.task, features.y_test, predict(model, features.x_test))
     mlflow.log_metrics({{f"test_{{k}}": v for k, v in metrics.items()}})
 print(HEADLINE[features.task], metrics[HEADLINE[features.task]])

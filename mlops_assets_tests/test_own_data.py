@@ -166,6 +166,16 @@ def test_string_labels_train_and_the_saved_model_predicts_raw_rows(workspace, tm
     assert scores.shape == (3,) and all(0 <= s <= 1 and math.isfinite(s) for s in scores)
     assert set(predict_labels(model, rows, ["Normal", "Disease"])) <= {"Normal", "Disease"}
 
+    # The MLflow model the run logged takes the same raw rows: the probability of "Disease".
+    import mlflow
+
+    from mlops_assets.tracking.mlflow_client import connected
+
+    uri = result.output_for_node("trained_model").mlflow_model_uri
+    with connected(workspace.resources["tracking"].location()):
+        served = mlflow.pyfunc.load_model(uri).predict(pd.DataFrame(rows))
+    np.testing.assert_allclose(served, scores, atol=1e-5)
+
 
 @pytest.mark.pipeline
 def test_multiclass_reports_macro_f1_per_class_metrics_and_a_confusion_matrix(workspace, tmp_path):

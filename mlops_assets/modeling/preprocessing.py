@@ -123,12 +123,6 @@ def column_inputs(frame: pd.DataFrame, columns: list[Column]) -> dict[str, np.nd
     }
 
 
-def example_inputs(frame: pd.DataFrame, columns: list[Column]) -> dict[str, np.ndarray]:
-    """A few rows as numpy input arrays (text as ``str``): the logged model's signature."""
-    inputs = column_inputs(frame, columns)
-    return {k: v.astype(str) if v.dtype == object else v for k, v in inputs.items()}
-
-
 def _string_one_hot(column: Column, name: str, train: np.ndarray, tensor):
     """A string column one-hot, the gap ("") counted as the fill value, in built-in layers.
 

@@ -14,14 +14,17 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from mlops_assets import run_tags
-from mlops_assets.artifacts.layout import PLOTS_DIR
-from mlops_assets.records import Baseline, MetricsReport
+from mlops_assets.artifacts.layout import LABELS_FILE, PLOTS_DIR
+from mlops_assets.modeling.tensorflow_import import quiet_tensorflow
+from mlops_assets.records import Baseline, Column, MetricsReport
 from mlops_assets.report.metrics import TEST, curve_name, held_out, held_out_name
 from mlops_assets.tracking.epoch_metrics import EpochMetrics, Point
 from mlops_assets.tracking.location import TrackingLocation
 from mlops_assets.tracking.server import TrackingServerError, check_server, supports_logged_models
 
 MODEL_ARTIFACT_PATH = "model"
+# The registered model's code, saved with it (never imported here: MLflow runs it when it loads).
+PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")
 DAGSTER_RUN_ID_TAG = "dagster_run_id"  # dagster-mlflow's tag: which Dagster run an MLflow run is
 PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
@@ -103,19 +106,23 @@ def epoch_metrics(interval: float = 10.0) -> EpochMetrics:
 
 
 def log_model(
-    model, location: TrackingLocation, saved_at: Path, check_timeout: float, example
+    location: TrackingLocation,
+    saved_at: Path,
+    check_timeout: float,
+    columns: list[Column],
+    task: str,
 ) -> tuple[str, str]:
-    """Log the Keras ``model`` to the active run, the way the server supports: MLflow 3's
-    logged model where it exists, else (the 2.x line, DagsHub) an MLflow model directory as
-    plain run artifacts. ``example`` (a few input rows) gives the model its signature. Returns
-    which, and the model's URI for the registry; on failure names ``saved_at``, the local copy."""
+    """Log the saved model (``saved_at``, ``model.keras``, with ``labels.json`` beside it for
+    classification) to the active run as an MLflow model that stands alone: the code of
+    ``pyfunc_model`` with the files as its artifacts, so ``mlflow.pyfunc`` and ``mlflow models
+    serve`` predict raw columns without this package. ``columns`` (the features) are its
+    signature. Logged the way the server supports: MLflow 3's logged model where
+    it exists, else (the 2.x line, DagsHub) an MLflow model directory as plain run artifacts.
+    Returns which, and the model's URI for the registry; on failure names ``saved_at``."""
     import mlflow
-    from mlflow.models import infer_signature
+    from mlflow.models import Model
 
-    from mlops_assets.modeling.keras_model import predict
-
-    signature = infer_signature(example, predict(model, example))
-
+    options = _pyfunc_options(saved_at, columns, task)
     run = mlflow.active_run()
     native = not location.is_remote or supports_logged_models(
         location, os.environ, run.info.experiment_id, check_timeout
@@ -123,23 +130,83 @@ def log_model(
     try:
         if native:
             try:
-                info = mlflow.keras.log_model(
-                    model,
-                    name=MODEL_ARTIFACT_PATH,
-                    pip_requirements=_requirements(),
-                    signature=signature,
-                )
+                with quiet_tensorflow():  # MLflow loads the model to try its input example
+                    info = Model.log(
+                        artifact_path=None,
+                        name=MODEL_ARTIFACT_PATH,
+                        flavor=PyfuncWithKeras,
+                        flavor_name="pyfunc.ModelFromCode",  # as mlflow.pyfunc.log_model does
+                        **options,
+                    )
                 return "logged model", f"models:/{info.model_id}"
             except mlflow.MlflowException as error:
                 if "logged-models" not in str(error):  # the 2.x line, undetected
                     raise
-        _log_model_as_artifacts(model, signature)
+        _log_model_as_artifacts(options)
         return "run artifacts", f"runs:/{run.info.run_id}/{MODEL_ARTIFACT_PATH}"
     except Exception as error:
         raise TrackingServerError(
             f"could not log the model to MLflow at {location.display_uri} ({error}); "
             f"the trained model is saved at {saved_at}"
         ) from error
+
+
+def model_signature(columns: list[Column]):
+    """Every feature column by its name in the CSV, required, of any type: numbers come as
+    integers, as floats, or as floats with NaN for a gap, text with nulls; MLflow's typed columns
+    would refuse some of these (int64 as double, NaN as long), and ``pyfunc_model`` converts
+    them."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, Schema
+
+    return ModelSignature(inputs=Schema([ColSpec(AnyType(), c.name) for c in columns]))
+
+
+def input_example(columns: list[Column]):
+    """One row of the training fills (medians, most frequent values): what a row looks like in
+    MLflow's UI, and nothing the model does not hold already; no training row leaves the
+    machine."""
+    import pandas as pd
+
+    return pd.DataFrame({c.name: [c.fill] for c in columns})
+
+
+class PyfuncWithKeras:
+    """The flavour module ``Model.log`` saves with: ``pyfunc_model``'s MLflow model, whose
+    ``artifacts/model.keras`` is also declared as a Keras flavour, so ``mlflow.keras.load_model``
+    loads the same version as the Keras model (as it did before the model stood alone)."""
+
+    @staticmethod
+    def save_model(path, mlflow_model=None, **options) -> None:
+        import keras
+        import mlflow
+        from mlflow.models import Model
+
+        mlflow_model = mlflow_model or Model()
+        mlflow_model.add_flavor(
+            "keras",
+            data="artifacts",  # mlflow.keras loads <data>/model.keras
+            keras_version=keras.__version__,
+            keras_backend=keras.backend.backend(),
+            save_exported_model=False,
+        )
+        mlflow.pyfunc.save_model(path, mlflow_model=mlflow_model, **options)
+
+
+def _pyfunc_options(saved_at: Path, columns: list[Column], task: str) -> dict:
+    """What ``mlflow.pyfunc.log_model`` and ``save_model`` are given (see ``log_model``)."""
+    artifacts = {"model": str(saved_at)}  # the keys pyfunc_model reads
+    labels = saved_at.with_name(LABELS_FILE)
+    if task != "regression" and labels.is_file():
+        artifacts["labels"] = str(labels)
+    return {
+        "python_model": str(PYFUNC_CODE),
+        "artifacts": artifacts,
+        "model_config": {"task": task},
+        "signature": model_signature(columns),
+        "input_example": input_example(columns),  # MLflow 3 also tries it before logging
+        "pip_requirements": _requirements(),
+    }
 
 
 def report_metrics(
@@ -289,12 +356,11 @@ def _requirements() -> list[str]:
     return [f"{build}=={tf.__version__}", f"keras=={keras.__version__}"]
 
 
-def _log_model_as_artifacts(model, signature) -> None:
+def _log_model_as_artifacts(options: dict) -> None:
     import mlflow
 
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / MODEL_ARTIFACT_PATH
-        mlflow.keras.save_model(
-            model, str(directory), pip_requirements=_requirements(), signature=signature
-        )
+        with quiet_tensorflow():  # MLflow loads the model to try its input example
+            PyfuncWithKeras.save_model(str(directory), **options)
         mlflow.log_artifacts(str(directory), artifact_path=MODEL_ARTIFACT_PATH)

@@ -70,7 +70,6 @@ def trained_model(
         return reuse.restore()
 
     from mlops_assets.modeling.keras_model import save_model, train_model
-    from mlops_assets.modeling.preprocessing import example_inputs
 
     # What the model was made with, in the vocabulary of MLflow and the baseline comparison.
     run_params = {**features.params, **flat("train", params.model_dump())}
@@ -91,8 +90,7 @@ def trained_model(
             if features.classes:
                 write_text_atomic(run_dir / LABELS_FILE, json.dumps(features.classes) + "\n")
             context.log.info(f"saved {path}")
-        example = example_inputs(features.x_train.head(5), features.columns)
-        logged_as, model_uri = tracking.log_model(result.model, saved_at=path, example=example)
+        logged_as, model_uri = tracking.log_model(path, features.columns, features.task)
         mlflow_run_id = mlf.active_run().info.run_id
 
     model = TrainedModel(

@@ -22,7 +22,7 @@ from pydantic import Field
 from mlops_assets import run_tags, settings
 from mlops_assets.defs.run_status import mlflow_status_for
 from mlops_assets.git.checkout import git_tags
-from mlops_assets.records import Baseline, MetricsReport, ModelVersion, Promotion
+from mlops_assets.records import Baseline, Column, MetricsReport, ModelVersion, Promotion
 from mlops_assets.report.judge import Baselines
 from mlops_assets.settings import project_dir
 from mlops_assets.tracking import mlflow_client, registry
@@ -152,12 +152,11 @@ class MlflowTracking(ConfigurableResource):
         """Per-epoch curves for the active run, in a few batched requests. Call inside ``run()``."""
         return mlflow_client.epoch_metrics(interval)
 
-    def log_model(self, model, saved_at: Path, example) -> tuple[str, str]:
-        """Log the Keras model to the active run (see ``mlflow_client.log_model``). Call it inside
-        ``run()``: that is where the run is active and the credentials set."""
-        return mlflow_client.log_model(
-            model, self.location(), saved_at, self.check_timeout, example
-        )
+    def log_model(self, saved_at: Path, columns: list[Column], task: str) -> tuple[str, str]:
+        """Log the saved model to the active run as an MLflow model that stands alone (see
+        ``mlflow_client.log_model``). Call it inside ``run()``: that is where the run is active
+        and the credentials set."""
+        return mlflow_client.log_model(self.location(), saved_at, self.check_timeout, columns, task)
 
     def log_report(
         self, report: MetricsReport, extra_metrics: Mapping[str, float], files: Iterable[Path]
