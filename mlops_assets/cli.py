@@ -18,7 +18,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from mlops_assets import prelaunch, run_tags, settings
+from mlops_assets import prelaunch, run_tags, settings, sweeps
 from mlops_assets.artifacts.lock import exclusive
 from mlops_assets.data.errors import DatasetError
 from mlops_assets.params import ParamsError
@@ -33,6 +33,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument("--force", action="store_true", help="recompute every asset")
     run.add_argument(
         "--verbose", action="store_true", help="Dagster's full event log; errors' tracebacks"
+    )
+    run.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="try these values of a train.* parameter in this run, e.g. "
+        "train.learning_rate=0.002,0.005 (repeatable; see docs/sweeps.md)",
     )
     return parser.parse_args(argv)
 
@@ -95,11 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     verbose = args.verbose or settings.verbose()
 
     home = os.environ.get("DAGSTER_HOME")
+    if args.sweep:  # read by the code location when it loads, in this and every step process
+        os.environ[sweeps.CLI_VARIABLE] = json.dumps(args.sweep)
     try:
         artifacts = settings.artifacts_dir()
         # Decided before Dagster is imported: a run that would change nothing is not launched.
         state = None
-        if home and not args.config_json.strip():
+        if home and not args.config_json.strip() and not args.sweep:
             state = prelaunch.project_state(settings.project_dir(), artifacts, os.environ)
             forced = args.force or settings.forced()
             if not forced and (last := prelaunch.unchanged_since(artifacts, state)) is not None:
@@ -108,10 +118,12 @@ def main(argv: list[str] | None = None) -> int:
 
         from dagster import DagsterInstance
 
-        from mlops_assets.definitions import defs  # reads params.yaml: ParamsError
+        from mlops_assets.definitions import SWEEP_PLAN, defs  # reads params.yaml: ParamsError
         from mlops_assets.defs.jobs import RETRAIN_JOB
     except USER_ERRORS as error:
         return user_error(error, verbose)
+    if SWEEP_PLAN is not None:
+        return run_sweep(args, home, verbose, state, artifacts)
 
     if home:
         ensure_instance_dir(Path(home))
@@ -133,6 +145,44 @@ def main(argv: list[str] | None = None) -> int:
     elif home:
         prelaunch.forget(artifacts)
     return 0 if result.success else 1
+
+
+def run_sweep(args, home: str | None, verbose: bool, state, artifacts: Path) -> int:
+    """The retrain job with a sweep: its steps are processes (the trials run in parallel), so
+    it is launched with ``execute_job`` on a persistent instance (a temporary one without
+    ``DAGSTER_HOME``)."""
+    from contextlib import ExitStack
+
+    from dagster import DagsterInstance, execute_job, reconstructable
+
+    from mlops_assets.definitions import SWEEP_PLAN, defs, retrain_job
+
+    trials = len(SWEEP_PLAN.trials)
+    print(f"sweep: {trials} trials, up to {SWEEP_PLAN.parallel} at once", file=sys.stderr)
+    with ExitStack() as stack:
+        if home:
+            ensure_instance_dir(Path(home))
+            with exclusive(Path(home) / INSTANCE_LOCK):
+                instance = stack.enter_context(DagsterInstance.get())
+        else:
+            print("DAGSTER_HOME is unset: this run's history is not kept", file=sys.stderr)
+            instance = stack.enter_context(DagsterInstance.local_temp())
+        tags = {run_tags.FORCE: "1"} if args.force else {}
+        result = stack.enter_context(
+            execute_job(
+                reconstructable(retrain_job),
+                instance=instance,
+                run_config=run_config(args.config_json, verbose),
+                tags=tags,
+                raise_on_error=False,
+            )
+        )
+        summary = print_summary(result, defs)
+        if result.success and state is not None:
+            prelaunch.save(artifacts, state, result.run_id, summary)
+        elif home:
+            prelaunch.forget(artifacts)
+        return 0 if result.success else 1
 
 
 def report_unchanged(last) -> None:
