@@ -177,12 +177,27 @@ def run_sweep(args, home: str | None, verbose: bool, state, artifacts: Path) -> 
                 raise_on_error=False,
             )
         )
-        summary = print_summary(result, defs)
+        storage = Path(defs.resources["run_guard"].storage_dir)
+        summary = print_summary(StoredOutputs(result.run_id, storage), defs)
         if result.success and state is not None:
             prelaunch.save(artifacts, state, result.run_id, summary)
         elif home:
             prelaunch.forget(artifacts)
         return 0 if result.success else 1
+
+
+class StoredOutputs:
+    """A finished run's asset outputs as its stored files hold them: what ``print_summary``
+    reads (``execute_job``'s result would load them through resources of their own)."""
+
+    def __init__(self, run_id: str, storage: Path):
+        from mlops_assets.artifacts.outputs import RunOutputs
+
+        self.run_id = run_id
+        self._outputs = RunOutputs(storage)
+
+    def output_for_node(self, node: str):
+        return self._outputs.read(self.run_id, node)
 
 
 def report_unchanged(last) -> None:

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -229,11 +230,16 @@ def _split_top(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def _literal(text: str, where: str) -> Any:
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         raise _fail(where, f"{text!r} is not a literal value") from None
+    if isinstance(value, str) and _EXPONENT.fullmatch(text.strip()):
+        value = float(text)  # YAML 1.1 reads 1e-3 as text; a person means the number
     scalars = (int, float, str, bool, type(None))
     ok = isinstance(value, scalars) or (
         isinstance(value, list) and all(isinstance(v, scalars) for v in value)
@@ -250,8 +256,8 @@ def declared(
     of its arguments) in place of params.yaml's grid and random draws, else params.yaml's."""
     env = os.environ if env is None else env
     raw = env.get(CLI_VARIABLE, "").strip()
-    if not raw:
-        return from_params
+    if not raw:  # a section with only parallel: or metric: is settings for a --sweep run
+        return from_params if from_params and (from_params.grid or from_params.random) else None
     try:
         assignments = json.loads(raw)
     except ValueError:
