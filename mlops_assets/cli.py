@@ -18,7 +18,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from mlops_assets import prelaunch, run_tags, settings, sweeps
+from mlops_assets import prelaunch, run_tags, settings
 from mlops_assets.artifacts.lock import exclusive
 from mlops_assets.data.errors import DatasetError
 from mlops_assets.params import ParamsError
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
     home = os.environ.get("DAGSTER_HOME")
     if args.sweep:  # read by the code location when it loads, in this and every step process
-        os.environ[sweeps.CLI_VARIABLE] = json.dumps(args.sweep)
+        os.environ.update(settings.sweep_environment(args.sweep))
     try:
         artifacts = settings.artifacts_dir()
         # Decided before Dagster is imported: a run that would change nothing is not launched.

@@ -22,8 +22,8 @@ from mlops_assets.defs.resources.run_guard import RunGuard
 from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.defs.rollback import rollback_job
 from mlops_assets.defs.schedules import build_schedule
-from mlops_assets.defs.sweep import SWEEP_PLAN, project_held_executor
 from mlops_assets.defs.sensors import git_changes_sensor, github_pull_requests_sensor
+from mlops_assets.defs.sweep import SWEEP_PLAN, project_held_executor
 from mlops_assets.settings import ScheduleSettings
 
 # $MLOPS_ASSETS_PROJECT_DIR, else the nearest directory holding params.yaml from the working

@@ -25,7 +25,6 @@ from mlops_assets.report.metrics import HEADLINE, HIGHER_IS_BETTER, higher_is_be
 
 MAX_TRIALS = 64
 SECTION = "train"  # the one section a sweep may vary: the split and the gate stay fixed
-CLI_VARIABLE = "MLOPS_ASSETS_SWEEP"  # what `mlops-assets run --sweep` hands the code location
 SEED_MODULUS = 2**32  # numpy's seeds
 # Metrics each task's report computes on held-out rows; a sweep's metric is one of them.
 TASK_METRICS = {
@@ -136,7 +135,9 @@ def _draws(spec: Mapping[str, Any], base: TrainParams, where: str) -> list[dict[
         try:
             ranges[name] = (key, RandomRange.model_validate(raw))
         except ValidationError as error:
-            why = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'range'}: {e['msg']}" for e in error.errors())
+            why = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'range'}: {e['msg']}" for e in error.errors()
+            )
             raise _fail(f"{where}.{name}", why) from None
     rng = random.Random(seed)
     integer = {"epochs", "batch_size", "early_stopping_patience"}
@@ -189,7 +190,8 @@ def plan_trials(
     metric = sweep.metric or HEADLINE[task]
     if metric not in TASK_METRICS[task]:
         raise _fail(
-            f"{where}.metric", f"'{metric}' is not a {task} metric ({', '.join(TASK_METRICS[task])})"
+            f"{where}.metric",
+            f"'{metric}' is not a {task} metric ({', '.join(TASK_METRICS[task])})",
         )
     assert metric in HIGHER_IS_BETTER
     parallel = sweep.parallel or os.cpu_count() or 1
@@ -249,21 +251,19 @@ def _literal(text: str, where: str) -> Any:
     return value
 
 
-def declared(
-    from_params: SweepParams | None, env: Mapping[str, str] | None = None
-) -> SweepParams | None:
-    """The run's sweep: ``--sweep``'s grid (handed over in ``MLOPS_ASSETS_SWEEP`` as a JSON list
-    of its arguments) in place of params.yaml's grid and random draws, else params.yaml's."""
-    env = os.environ if env is None else env
-    raw = env.get(CLI_VARIABLE, "").strip()
+def declared(from_params: SweepParams | None, cli_arguments: str = "") -> SweepParams | None:
+    """The run's sweep: ``--sweep``'s grid (``cli_arguments``, a JSON list of its arguments, as
+    ``settings.sweep_arguments`` hands them over) in place of params.yaml's grid and random
+    draws, else params.yaml's."""
+    raw = cli_arguments.strip()
     if not raw:  # a section with only parallel: or metric: is settings for a --sweep run
         return from_params if from_params and (from_params.grid or from_params.random) else None
     try:
         assignments = json.loads(raw)
     except ValueError:
-        raise ParamsError(f"{CLI_VARIABLE}: not a JSON list of name=values") from None
+        raise ParamsError("--sweep: not a JSON list of name=values") from None
     if not isinstance(assignments, list) or not all(isinstance(a, str) for a in assignments):
-        raise ParamsError(f"{CLI_VARIABLE}: not a JSON list of name=values")
+        raise ParamsError("--sweep: not a JSON list of name=values")
     grid = parse_cli(assignments)
     kept = from_params.model_dump(exclude={"grid", "random"}) if from_params else {}
     return SweepParams(grid=grid, **kept)

@@ -40,7 +40,8 @@ def test_a_three_value_sweep_is_one_run_with_nested_overlapping_trials_and_one_v
     project = _project(tmp_path)
     plain = project.run()
     assert plain.returncode == 0, plain.output[-3000:]
-    assert "sweep" not in plain.output  # no grid: a run as always
+    assert "trained_model.sweep" not in plain.output  # no grid: a run as always
+    assert "sweep:" not in plain.output
 
     swept = project.run("--force", "--sweep", f"train.learning_rate={','.join(RATES)}")
     assert swept.returncode == 0, swept.output[-4000:]
@@ -65,7 +66,9 @@ def test_a_three_value_sweep_is_one_run_with_nested_overlapping_trials_and_one_v
     assert len(parents) == 1
     parent = parents[0]
     assert parent.data.params["sweep.train.learning_rate"] == "[0.002, 0.005, 0.01]"
-    children = client.search_runs(experiments, f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+    children = client.search_runs(
+        experiments, f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'"
+    )
     assert sorted(c.data.params["train.learning_rate"] for c in children) == RATES
     assert all(c.info.status == "FINISHED" for c in children)
     assert all(len(client.get_metric_history(c.info.run_id, "loss")) == 3 for c in children)

@@ -103,7 +103,12 @@ def test_a_sweep_needs_validation_rows_to_choose_on():
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.lists(st.integers(1, 5), min_size=1, max_size=5), min_size=1, max_size=4))
 def test_the_trial_count_is_the_grid_product_and_over_64_is_refused(sizes):
-    names = ["train.epochs", "train.batch_size", "train.early_stopping_patience", "train.hidden_layers"]
+    names = [
+        "train.epochs",
+        "train.batch_size",
+        "train.early_stopping_patience",
+        "train.hidden_layers",
+    ]
     grid = {}
     for name, values in zip(names, sizes, strict=False):
         grid[name] = [[v] for v in values] if name.endswith("hidden_layers") else values
@@ -117,7 +122,10 @@ def test_the_trial_count_is_the_grid_product_and_over_64_is_refused(sizes):
 
 def test_cli_values_are_yaml_literals_lists_split_at_the_top_level_only():
     grid = parse_cli(["train.learning_rate=0.002, 0.005,1e-2", "train.hidden_layers=[32],[64,32]"])
-    assert grid == {"train.learning_rate": [0.002, 0.005, 0.01], "train.hidden_layers": [[32], [64, 32]]}
+    assert grid == {
+        "train.learning_rate": [0.002, 0.005, 0.01],
+        "train.hidden_layers": [[32], [64, 32]],
+    }
     for bad in ["train.learning_rate", "=1", "train.epochs={a: 1}", "train.epochs=[1,[2]]"]:
         with pytest.raises(ParamsError, match="--sweep"):
             parse_cli([bad])
@@ -129,13 +137,12 @@ def test_cli_values_are_yaml_literals_lists_split_at_the_top_level_only():
 
 def test_the_cli_grid_replaces_params_yaml_s_and_settings_alone_declare_nothing():
     from_file = SweepParams(grid={"train.epochs": [1, 2]}, parallel=3, metric="rmse")
-    env = {"MLOPS_ASSETS_SWEEP": json.dumps(["train.learning_rate=0.1,0.2"])}
-    cli = declared(from_file, env)
+    cli = declared(from_file, json.dumps(["train.learning_rate=0.1,0.2"]))
     assert cli.grid == {"train.learning_rate": [0.1, 0.2]}
     assert (cli.parallel, cli.metric) == (3, "rmse")
-    assert declared(from_file, {}) is from_file
-    assert declared(SweepParams(parallel=2), {}) is None  # no grid: a run as always
-    assert declared(None, {}) is None
+    assert declared(from_file) is from_file
+    assert declared(SweepParams(parallel=2)) is None  # no grid: a run as always
+    assert declared(None) is None
 
 
 def test_params_yaml_takes_a_sweep_section_and_names_its_bad_keys(tmp_path):
@@ -183,7 +190,9 @@ def test_the_winner_is_the_best_on_validation_ties_to_the_lower_index_nan_never_
 
 
 def test_the_trials_table_lists_each_trial_marks_the_winner_and_says_how_it_was_chosen():
-    trials = [_trial(i, v, {"train.learning_rate": r}) for i, (v, r) in enumerate([(9, 0.1), (7, 0.2)])]
+    trials = [
+        _trial(i, v, {"train.learning_rate": r}) for i, (v, r) in enumerate([(9, 0.1), (7, 0.2)])
+    ]
     table = trials_section(SweepOutcome("mae", False, trials, winner=1))
     rows = [line for line in table.splitlines() if line.startswith("| ")]
     assert rows[0] == "|  | trial | train.learning_rate | validation mae ↓ | epochs | seconds |"
@@ -199,3 +208,16 @@ def test_a_run_s_steps_go_under_the_lock_its_executor_holds(tmp_path):
         assert held_for(tmp_path, "run-a")  # the step of the run holding it: go on
         assert not held_for(tmp_path, "run-b")  # another run: wait for the lock
     assert not held_for(tmp_path, "run-a")
+
+
+def test_without_a_sweep_the_code_location_is_as_it_was():
+    from dagster import OpDefinition, in_process_executor
+
+    from mlops_assets.definitions import SWEEP_PLAN, defs
+
+    assert SWEEP_PLAN is None
+    job = defs.resolve_job_def("retrain")
+    assert job.executor_def is in_process_executor
+    model = defs.resolve_assets_def("trained_model")
+    assert isinstance(model.node_def, OpDefinition)  # one step, the plain asset
+    assert model.code_versions_by_key[model.key] == "3"  # its fingerprints unchanged

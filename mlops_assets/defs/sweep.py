@@ -48,11 +48,13 @@ from mlops_assets.modeling.builder import source_hash
 from mlops_assets.params import TrainParams, flat
 from mlops_assets.records import FeatureSet, SweepOutcome, TrainedModel, TrialResult
 from mlops_assets.report.trials import trials_section
-from mlops_assets.settings import project_dir
+from mlops_assets.settings import project_dir, sweep_arguments
 from mlops_assets.sweeps import SweepPlan, Trial, declared, plan_trials
 from mlops_assets.tracking.child_runs import SWEEP_OF, TRIAL
 
-SWEEP = declared(PARAMS.sweep)  # ParamsError (exit 2 from the CLI) names the key at fault
+SWEEP = declared(
+    PARAMS.sweep, sweep_arguments()
+)  # ParamsError (exit 2 from the CLI) names the key at fault
 SWEEP_PLAN: SweepPlan | None = (
     plan_trials(SWEEP, PARAMS.train, PARAMS.data.task) if SWEEP is not None else None
 )
@@ -93,9 +95,7 @@ def sweep_plan(
     )
     for trial in plan.trials:
         hp = trial.hyperparameters(base).model_dump()
-        yield DynamicOutput(
-            TrialTask(trial, hp, plan.metric, parent), mapping_key=str(trial.index)
-        )
+        yield DynamicOutput(TrialTask(trial, hp, plan.metric, parent), mapping_key=str(trial.index))
 
 
 @op
@@ -200,8 +200,9 @@ def sweep_choose(
         winner=winner.index,
         parent_run_id=parent,
     )
+    values = ", ".join(f"{k}={v}" for k, v in winner.values.items())
     context.log.info(
-        f"sweep winner: trial {winner.index} ({', '.join(f'{k}={v}' for k, v in winner.values.items())}), "
+        f"sweep winner: trial {winner.index} ({values}), "
         f"validation {winner.metric} = {winner.value:.4g}"
     )
     model_record = TrainedModel(
@@ -247,9 +248,7 @@ def build_sweep_model():
         name="trained_model",
         group_name="retrain",
         kinds={"keras", "tensorflow"},
-        config=ConfigMapping(
-            config_fn=_plan_config, config_schema=TrainConfig.to_config_schema()
-        ),
+        config=ConfigMapping(config_fn=_plan_config, config_schema=TrainConfig.to_config_schema()),
         description="The winner of a sweep: trials trained in parallel, one step each, and "
         "chosen on the validation rows (see defs/sweep.py).",
     )

@@ -16,7 +16,9 @@ from mlops_assets.tracking.location import TrackingLocation
 
 PARENT_RUN_ID = "mlflow.parentRunId"
 RUN_NAME = "mlflow.runName"
-SWEEP_OF = "mlops_assets/sweep_of"  # the Dagster run; not dagster-mlflow's tag, which the parent has
+SWEEP_OF = (
+    "mlops_assets/sweep_of"  # the Dagster run; not dagster-mlflow's tag, which the parent has
+)
 TRIAL = "mlops_assets/trial"
 
 
@@ -68,7 +70,7 @@ def child_run(
     except BaseException:
         try:
             client.set_terminated(run_id, status="FAILED")
-        except Exception:  # noqa: BLE001, S110 - the trial's own error is the one to report
+        except Exception:  # noqa: BLE001 - the trial's own error is the one to report
             pass
         raise
     client.set_terminated(run_id, status="FINISHED")
