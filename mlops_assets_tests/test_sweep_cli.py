@@ -94,3 +94,10 @@ def test_a_three_value_sweep_is_one_run_with_nested_overlapping_trials_and_one_v
     assert "no baseline yet" not in comment
     assert re.search(r"\*\*mae\*\* ↓ = \*\*[\d.]+\*\* \(baseline [\d.]+, ", comment), comment[:1500]
     assert comment.index("### Sweep") < comment.index("Quality gate")
+
+    # The UI shows the same table on the asset.
+    from dagster import AssetKey
+
+    event = project.instance().get_latest_materialization_event(AssetKey("trained_model"))
+    assert event.run_id == sweep_run.run_id
+    assert event.asset_materialization.metadata["trials"].value.strip() in comment

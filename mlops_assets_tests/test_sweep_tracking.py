@@ -64,3 +64,21 @@ def test_trials_nest_under_the_parent_on_dagshubs_mlflow_2_line(dagshub_server, 
     client = MlflowClient(dagshub_server.upstream)  # read back without the proxy
     _, children = _nest_two_trials(tracking, client, "sweeps")
     _assert_nested(client, children)
+
+
+def test_the_trials_a_killed_sweep_left_running_are_found_for_the_next_run_to_end(tmp_path):
+    from mlflow import MlflowClient
+
+    from mlops_assets.tracking.child_runs import SWEEP_OF, running_children
+    from mlops_assets.tracking.location import TrackingLocation
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    location = TrackingLocation(uri=uri, experiment="sweeps", uri_source="test")
+    assert running_children(location) == []
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("sweeps", artifact_location=tmp_path.as_uri())
+    trial = client.create_run(experiment, tags={SWEEP_OF: "dagster-run-1"}).info.run_id
+    client.create_run(experiment, tags={"dagster_run_id": "dagster-run-1"})  # a parent
+    assert running_children(location) == [("dagster-run-1", trial)]
+    client.set_terminated(trial, status="KILLED")
+    assert running_children(location) == []

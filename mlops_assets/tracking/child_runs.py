@@ -92,3 +92,20 @@ def log_curves(location: TrackingLocation, run_id: str, history: Mapping[str, li
     ]
     for start in range(0, len(points), 1000):  # MLflow's log-batch limit
         client.log_batch(run_id, metrics=points[start : start + 1000])
+
+
+def running_children(location: TrackingLocation) -> list[tuple[str, str]]:
+    """``(Dagster run id, MLflow run id)`` of the trials still RUNNING in the experiment: a
+    killed sweep leaves them so, and the next run ends them as it ends their parents."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(location.uri)
+    experiment = client.get_experiment_by_name(location.experiment)
+    if experiment is None:
+        return []
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        f"attributes.status = 'RUNNING' and tags.`{SWEEP_OF}` != ''",
+        max_results=500,
+    )
+    return [(run.data.tags[SWEEP_OF], run.info.run_id) for run in runs]

@@ -128,7 +128,11 @@ class MlflowTracking(ConfigurableResource):
             return []
         ended = []
         with mlflow_client.connected(location, self.check_timeout) as location:
-            for dagster_run_id, mlflow_run_id in mlflow_client.running_runs(location).items():
+            running = [
+                *mlflow_client.running_runs(location).items(),
+                *child_runs.running_children(location),  # a killed sweep's trials
+            ]
+            for dagster_run_id, mlflow_run_id in running:
                 if dagster_run_id == current_run_id:
                     continue
                 if (status := mlflow_status_for(instance, dagster_run_id)) is not None:
