@@ -122,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         from mlops_assets.defs.jobs import RETRAIN_JOB
     except USER_ERRORS as error:
         return user_error(error, verbose)
-    if SWEEP_PLAN is not None:
+    if SWEEP_PLAN is not None:  # trials in processes of their own: launched differently
+        from mlops_assets.sweep_launch import run_sweep
+
         return run_sweep(args, home, verbose, state, artifacts)
 
     if home:
@@ -145,59 +147,6 @@ def main(argv: list[str] | None = None) -> int:
     elif home:
         prelaunch.forget(artifacts)
     return 0 if result.success else 1
-
-
-def run_sweep(args, home: str | None, verbose: bool, state, artifacts: Path) -> int:
-    """The retrain job with a sweep: its steps are processes (the trials run in parallel), so
-    it is launched with ``execute_job`` on a persistent instance (a temporary one without
-    ``DAGSTER_HOME``)."""
-    from contextlib import ExitStack
-
-    from dagster import DagsterInstance, execute_job, reconstructable
-
-    from mlops_assets.definitions import SWEEP_PLAN, defs, retrain_job
-
-    trials = len(SWEEP_PLAN.trials)
-    print(f"sweep: {trials} trials, up to {SWEEP_PLAN.parallel} at once", file=sys.stderr)
-    with ExitStack() as stack:
-        if home:
-            ensure_instance_dir(Path(home))
-            with exclusive(Path(home) / INSTANCE_LOCK):
-                instance = stack.enter_context(DagsterInstance.get())
-        else:
-            print("DAGSTER_HOME is unset: this run's history is not kept", file=sys.stderr)
-            instance = stack.enter_context(DagsterInstance.local_temp())
-        tags = {run_tags.FORCE: "1"} if args.force else {}
-        result = stack.enter_context(
-            execute_job(
-                reconstructable(retrain_job),
-                instance=instance,
-                run_config=run_config(args.config_json, verbose),
-                tags=tags,
-                raise_on_error=False,
-            )
-        )
-        storage = Path(defs.resources["run_guard"].storage_dir)
-        summary = print_summary(StoredOutputs(result.run_id, storage), defs)
-        if result.success and state is not None:
-            prelaunch.save(artifacts, state, result.run_id, summary)
-        elif home:
-            prelaunch.forget(artifacts)
-        return 0 if result.success else 1
-
-
-class StoredOutputs:
-    """A finished run's asset outputs as its stored files hold them: what ``print_summary``
-    reads (``execute_job``'s result would load them through resources of their own)."""
-
-    def __init__(self, run_id: str, storage: Path):
-        from mlops_assets.artifacts.outputs import RunOutputs
-
-        self.run_id = run_id
-        self._outputs = RunOutputs(storage)
-
-    def output_for_node(self, node: str):
-        return self._outputs.read(self.run_id, node)
 
 
 def report_unchanged(last) -> None:

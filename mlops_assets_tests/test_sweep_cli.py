@@ -1,6 +1,7 @@
 """Issue 27's sweep, through the CLI as a user runs it: one Dagster run, nested MLflow runs
 whose trials overlap in time, and a comment with the trials and the winner's verdict."""
 
+import json
 import re
 
 import pytest
@@ -45,6 +46,10 @@ def test_a_three_value_sweep_is_one_run_with_nested_overlapping_trials_and_one_v
 
     swept = project.run("--force", "--sweep", f"train.learning_rate={','.join(RATES)}")
     assert swept.returncode == 0, swept.output[-4000:]
+    assert "sweep: 3 trials, up to 2 at once" in swept.output
+    # The run's summary (read back from its stored outputs) ends on the winner's held-out MAE.
+    mae = json.loads((project.artifacts / "latest" / "metrics.json").read_text())["mae"]
+    assert f"mae {mae:.4g} (95% interval " in swept.output, swept.output[-2000:]
 
     # One Dagster run for the whole sweep, a step per trial.
     runs = project.instance().get_runs()
