@@ -106,3 +106,81 @@ def test_a_three_value_sweep_is_one_run_with_nested_overlapping_trials_and_one_v
     event = project.instance().get_latest_materialization_event(AssetKey("trained_model"))
     assert event.run_id == sweep_run.run_id
     assert event.asset_materialization.metadata["trials"].value.strip() in comment
+
+
+FLAKY_BUILDER = """\
+from pathlib import Path
+
+import keras
+
+
+def build(spec):
+    marker = Path(__file__).parent / "fail_once"
+    if spec.args["units"] == 16 and marker.exists():
+        marker.unlink()
+        raise RuntimeError("flaky trial")
+    layers = [keras.layers.Dense(spec.args["units"], activation="relu"), keras.layers.Dense(1)]
+    return keras.Sequential(layers)
+"""
+
+REEXECUTE = """\
+import sys
+
+from dagster import DagsterInstance, ReexecutionOptions, execute_job, reconstructable
+
+from mlops_assets.definitions import retrain_job
+
+
+def main():
+    with DagsterInstance.get() as instance:
+        options = ReexecutionOptions.from_failure(sys.argv[1], instance)
+        recon = reconstructable(retrain_job)
+        with execute_job(recon, instance=instance, reexecution_options=options) as result:
+            steps = sorted({e.step_key for e in result.all_events if e.is_step_success})
+            print("RESULT", result.success, ",".join(steps))
+
+
+if __name__ == "__main__":  # the step processes import this module again
+    main()
+"""
+
+
+@pytest.mark.slow(reason="a sweep whose trial fails, then Dagster's re-execution from failure")
+def test_a_failed_trial_is_retried_alone_by_reexecuting_from_failure(tmp_path):
+    import subprocess
+    import sys
+
+    from mlops_assets_tests.support.cli_project import REPO
+
+    project = CliProject(tmp_path, train={**FAST, "epochs": 2, "model": "models.flaky:build"})
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "flaky.py").write_text(FLAKY_BUILDER)
+    (tmp_path / "models" / "fail_once").touch()
+    path = tmp_path / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    params["train"]["model_args"] = {"units": 8}
+    params["sweep"] = {"parallel": 2, "grid": {"train.model_args": [{"units": 8}, {"units": 16}]}}
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+    failed = project.run("--force")
+    assert failed.returncode == 1 and "flaky trial" in failed.output
+    [run] = project.instance().get_runs()
+
+    (tmp_path / "reexecute.py").write_text(REEXECUTE)
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "reexecute.py"), run.run_id],
+        cwd=REPO,
+        env=project.environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    [result] = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    _, success, steps = result.split(" ")
+    assert success == "True", done.stderr[-3000:]
+    assert "trained_model.sweep_trial[1]" in steps.split(",")
+    assert "trained_model.sweep_trial[0]" not in steps.split(",")  # it succeeded: kept
+    assert "trained_model.sweep_plan" not in steps.split(",")
+    comment = (project.artifacts / "pr_comment.md").read_text()
+    assert '`{"units":8}`' in comment and '`{"units":16}`' in comment

@@ -1,5 +1,6 @@
 """A sweep's trials as a Markdown table: the same in the pull-request comment and in the UI."""
 
+import json
 import math
 
 from mlops_assets.records import SweepOutcome
@@ -42,7 +43,11 @@ def trials_section(outcome: SweepOutcome | None) -> str:
 
 
 def _show(value) -> str:
-    text = "unset" if value is None else str(value).replace(" ", "").replace("|", "\\|")
+    """A value as params.yaml spells it, compact: ``0.005``, ``[64,32]``, ``{"units":8}``."""
+    text = (
+        json.dumps(value, separators=(",", ":")) if isinstance(value, (list, dict)) else str(value)
+    )
+    text = "unset" if value is None else text.replace("|", "\\|")
     return text if len(text) <= 40 else text[:39] + "…"
 
 
