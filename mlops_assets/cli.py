@@ -44,6 +44,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument(
         "--verbose", action="store_true", help="Dagster's full event log; errors' tracebacks"
     )
+    run.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2",
+        help="try these values of a train.* parameter in this run, e.g. "
+        "train.learning_rate=0.002,0.005 (repeatable; see docs/sweeps.md)",
+    )
     predict = commands.add_parser(
         "predict", help="score a CSV with the champion (or latest, or a registered version)"
     )
@@ -169,11 +177,13 @@ def main(argv: list[str] | None = None) -> int:
             return user_error(error, verbose)
 
     home = os.environ.get("DAGSTER_HOME")
+    if args.sweep:  # read by the code location when it loads, in this and every step process
+        os.environ.update(settings.sweep_environment(args.sweep))
     try:
         artifacts = settings.artifacts_dir()
         # Decided before Dagster is imported: a run that would change nothing is not launched.
         state = None
-        if home and not args.config_json.strip():
+        if home and not args.config_json.strip() and not args.sweep:
             state = prelaunch.project_state(settings.project_dir(), artifacts, os.environ)
             forced = args.force or settings.forced()
             if not forced and (last := prelaunch.unchanged_since(artifacts, state)) is not None:
@@ -182,10 +192,14 @@ def main(argv: list[str] | None = None) -> int:
 
         from dagster import DagsterInstance
 
-        from mlops_assets.definitions import defs  # reads params.yaml: ParamsError
+        from mlops_assets.definitions import SWEEP_PLAN, defs  # reads params.yaml: ParamsError
         from mlops_assets.defs.jobs import RETRAIN_JOB
     except USER_ERRORS as error:
         return user_error(error, verbose)
+    if SWEEP_PLAN is not None:  # trials in processes of their own: launched differently
+        from mlops_assets.sweep_launch import run_sweep
+
+        return run_sweep(args, home, verbose, state, artifacts)
 
     if home:
         ensure_instance_dir(Path(home))

@@ -24,6 +24,7 @@ from mlops_assets.defs.rollback import rollback_job
 from mlops_assets.defs.schedules import build_schedule
 from mlops_assets.defs.score import score_job
 from mlops_assets.defs.sensors import git_changes_sensor, github_pull_requests_sensor
+from mlops_assets.defs.sweep import SWEEP_PLAN, project_held_executor
 from mlops_assets.settings import ScheduleSettings
 
 # $MLOPS_ASSETS_PROJECT_DIR, else the nearest directory holding params.yaml from the working
@@ -41,10 +42,16 @@ run_guard = RunGuard(
     lock_wait_seconds=settings.lock_wait_seconds(),
 )
 
+# A declared sweep (params.yaml, or `mlops-assets run --sweep`): the retrain job's trials run in
+# parallel, each step a process, the project held for the whole run (defs/sweep.py).
+retrain_executor = (
+    project_held_executor(run_guard, SWEEP_PLAN.parallel) if SWEEP_PLAN is not None else None
+)
+
 defs = Definitions(
     assets=RETRAIN_ASSETS,
     asset_checks=ALL_CHECKS,
-    jobs=[build_retrain_job(project_dir), rollback_job, score_job],
+    jobs=[build_retrain_job(project_dir, retrain_executor), rollback_job, score_job],
     sensors=[git_changes_sensor, github_pull_requests_sensor],
     schedules=[build_schedule(ScheduleSettings.from_env())],
     resources={
@@ -64,3 +71,10 @@ defs = Definitions(
     executor=in_process_executor,
     loggers={"console": compact_console_logger},
 )
+
+
+def retrain_job():
+    """The retrain job, for ``dagster.reconstructable``: a sweep's step processes load it again."""
+    from mlops_assets.defs.jobs import RETRAIN_JOB
+
+    return defs.resolve_job_def(RETRAIN_JOB)

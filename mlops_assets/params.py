@@ -145,12 +145,23 @@ class ModelCardParams(_Section):
     limitations: str = Field(default="", description="Where its predictions must not be trusted")
 
 
+class SweepParams(_Section):
+    """``sweep:`` (optional): ``train.*`` values tried in one run; ``sweeps.plan_trials`` checks
+    the names and values (docs/sweeps.md)."""
+
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    random: dict[str, Any] | None = None  # {n, seed, <name>: {low, high, log}}
+    parallel: int | None = Field(default=None, ge=1, description="Trials at once; null: cores")
+    metric: str | None = Field(default=None, description="null: the task's headline")
+
+
 class Params(_Section):
     data: DataParams
     gate: GateParams
     train: TrainParams
     automation: AutomationParams
     model_card: ModelCardParams = Field(default_factory=ModelCardParams)  # optional section
+    sweep: SweepParams | None = None  # no sweep: one model, as always
 
 
 def _problem(error: dict, sections: list[str]) -> str:
@@ -160,7 +171,8 @@ def _problem(error: dict, sections: list[str]) -> str:
             return f"unknown section '{where}' (known: {sections})"
         section = Params
         for part in error["loc"][:-1]:
-            section = section.model_fields[str(part)].annotation
+            annotation = section.model_fields[str(part)].annotation
+            section = getattr(annotation, "__args__", (annotation,))[0]  # SweepParams | None
         known = ", ".join(sorted(section.model_fields))
         return f"unknown key '{where}' (known: {known})"
     if error["type"] == "missing":

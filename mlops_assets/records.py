@@ -101,6 +101,7 @@ class TrainedModel:
     classes: list = field(default_factory=list)  # labels by output index (classification)
     mlflow_run_id: str = ""  # the MLflow run that logged it
     mlflow_model_uri: str = ""  # models:/<id> (a logged model) or runs:/<run>/model
+    sweep: SweepOutcome | None = None  # the trials it won, when a sweep trained it
 
     @property
     def epochs_run(self) -> int:
@@ -204,6 +205,7 @@ class MetricsReport:
     gate_reasons: list[str] = field(default_factory=list)
     reused_from_run: str | None = None  # the run that trained this model, when not this one
     decisions: list[AssetDecision] = field(default_factory=list)  # this run's, asset by asset
+    sweep: SweepOutcome | None = None  # the trials the model won, when a sweep trained it
 
 
 @dataclass(frozen=True)
@@ -272,3 +274,32 @@ class Registration:
             "champion": champion.version if champion else None,
             "moves": [[move.seq, move.version, move.replaced] for move in self.ledger],
         }
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """One trial of a sweep (``sweeps.Trial``) trained: its score on the validation rows, how long
+    it took, and where its model and MLflow child run are."""
+
+    index: int
+    values: dict  # the swept parameters' values, by dotted name
+    seed: int
+    metric: str
+    value: float  # ``metric`` on the validation rows (never the held-out ones)
+    epochs_run: int
+    seconds: float
+    model_path: str
+    history: dict[str, list[float]] = field(default_factory=dict)
+    hyperparameters: dict = field(default_factory=dict)  # the whole ``train:``, typed
+    mlflow_run_id: str = ""  # the child run
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """A sweep's trials and the one chosen, for the comment's and the UI's trials table."""
+
+    metric: str  # chosen on this, on the validation rows
+    higher_is_better: bool
+    trials: list[TrialResult]
+    winner: int  # the index of the trial chosen
+    parent_run_id: str = ""

@@ -41,6 +41,7 @@ RETRAIN_TIMEZONE = "MLOPS_ASSETS_RETRAIN_TIMEZONE"
 REGISTERED_MODEL = "MLOPS_ASSETS_REGISTERED_MODEL"  # empty: the experiment name
 CHAMPION_BRANCH = "MLOPS_ASSETS_CHAMPION_BRANCH"  # default main
 LOCK_WAIT = "MLOPS_ASSETS_LOCK_WAIT"  # seconds a run waits for the one running; default 600
+SWEEP = "MLOPS_ASSETS_SWEEP"  # `mlops-assets run --sweep`'s arguments, JSON, for every process
 # GitHub's own names, as Actions sets them.
 GITHUB_TOKEN = "GITHUB_TOKEN"
 GITHUB_REPOSITORY = "GITHUB_REPOSITORY"
@@ -139,6 +140,19 @@ def lock_wait_seconds(env: Mapping[str, str] | None = None) -> float:
     if seconds < 0:
         raise ValueError(f"{LOCK_WAIT} must be 0 or more seconds, not {value!r}")
     return seconds
+
+
+def sweep_arguments(env: Mapping[str, str] | None = None) -> str:
+    """``MLOPS_ASSETS_SWEEP``: the ``--sweep`` arguments of this run as a JSON list; set by
+    ``mlops-assets run`` so the code location, loaded again in each step's process, sees them."""
+    return _env(env).get(SWEEP, "").strip()
+
+
+def sweep_environment(arguments: list[str]) -> dict[str, str]:
+    """What ``mlops-assets run --sweep`` puts in the environment (``sweep_arguments``)."""
+    import json
+
+    return {SWEEP: json.dumps(arguments)}
 
 
 def automation_params(env: Mapping[str, str] | None = None) -> AutomationParams:

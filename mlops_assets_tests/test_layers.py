@@ -9,7 +9,14 @@ import mlops_assets
 
 PACKAGE = Path(mlops_assets.__file__).parent
 ABOVE = ("mlops_assets.defs", "mlops_assets.definitions")
-DAGSTER_LAYER = {"__init__.py", "__main__.py", "cli.py", "definitions.py", "defs"}
+DAGSTER_LAYER = {
+    "__init__.py",
+    "__main__.py",
+    "cli.py",
+    "sweep_launch.py",
+    "definitions.py",
+    "defs",
+}
 
 
 def imported_modules(path: Path) -> set[str]:

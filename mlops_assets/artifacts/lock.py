@@ -53,6 +53,24 @@ def describe_holder(path: Path) -> str:
         return "another run"
 
 
+def held_for(artifacts_dir: Path, run_id: str) -> bool:
+    """Whether another process holds the project's lock for run ``run_id`` itself: a run whose
+    steps are processes of their own (a sweep) holds it in the process that launches them."""
+    path = artifacts_dir / LOCK_FILE
+    if not path.is_file():
+        return False
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                return json.loads(path.read_text(encoding="utf-8")).get("run_id") == run_id
+            except (OSError, ValueError, AttributeError):
+                return False
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 @contextmanager
 def exclusive(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` for a short block, waiting as long as it takes (two

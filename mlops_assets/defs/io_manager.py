@@ -29,6 +29,11 @@ def _name(key: AssetKey) -> str:
     return "__".join(key.path)
 
 
+def _op_output(step_key: str, output: str, mapping_key: str | None) -> str:
+    """An op's output's file name; one per dynamic output (a sweep's trials)."""
+    return f"{step_key}__{output}" + (f"[{mapping_key}]" if mapping_key else "")
+
+
 def _stamp(metadata) -> str | None:
     entry = (metadata or {}).get(FINGERPRINT)
     return str(getattr(entry, "value", entry)) if entry is not None else None
@@ -43,7 +48,7 @@ class RunOutputsIOManager(IOManager):
 
     def handle_output(self, context: OutputContext, obj) -> None:
         if not context.has_asset_key:  # an op's output, read within its run only
-            name = f"{context.step_key}__{context.name}"
+            name = _op_output(context.step_key, context.name, context.mapping_key)
             self.outputs.write(context.run_id, name, obj, stamp=None, latest=False)
             return
         name = _name(context.asset_key)
@@ -52,7 +57,8 @@ class RunOutputsIOManager(IOManager):
     def load_input(self, context: InputContext):
         if not context.has_asset_key:
             upstream = context.upstream_output
-            return self.outputs.read(upstream.run_id, f"{upstream.step_key}__{upstream.name}")
+            name = _op_output(upstream.step_key, upstream.name, upstream.mapping_key)
+            return self.outputs.read(upstream.run_id, name)
         return self.load_materialized(context.asset_key, self._producer(context))
 
     def load_materialized(self, key: AssetKey, run_id: str):

@@ -14,6 +14,7 @@ from mlops_assets.records import MetricsReport, Registration
 from mlops_assets.report.metrics import higher_is_better
 from mlops_assets.report.promotions import promotions_section, registration_line
 from mlops_assets.report.seeds import seed_line
+from mlops_assets.report.trials import trials_section
 from mlops_assets.report.verdict import compare, headline_verdict
 
 # GitHub rejects comment bodies over 65,536 characters.
@@ -381,6 +382,7 @@ def render_comment(
     links = links or CommentLinks()
     header = f"{sticky_marker(key)}\n## Model report: {key}"
     sections = [
+        _Section("sweep trials", trials_section(report.sweep), 1),
         _Section("status", status_section(report, registration), 0),
         _Section("metrics", metrics_section(report), 0),
         _Section("input changes", inputs_section(report), 1),

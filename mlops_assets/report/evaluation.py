@@ -81,6 +81,7 @@ class Evaluation:
             seeds=seeds,
             reused_from_run=reused_from_run,
             decisions=decisions,
+            sweep=trained.sweep,
         )
 
     def per_class_metrics(self) -> dict[str, float]:

@@ -15,7 +15,7 @@ from dagster import ConfigurableResource, DagsterInstance, InitResourceContext
 from pydantic import Field
 
 from mlops_assets import run_tags
-from mlops_assets.artifacts.lock import process_tag, project_lock
+from mlops_assets.artifacts.lock import held_for, process_tag, project_lock
 from mlops_assets.artifacts.outputs import RunOutputs
 from mlops_assets.artifacts.store import RunArtifacts
 from mlops_assets.defs.resources.tracking import MlflowTracking
@@ -40,23 +40,33 @@ class RunGuard(ConfigurableResource):
         if run_id is None or instance is None:  # built outside a run (a test, a script)
             yield self
             return
+        if held_for(Path(self.artifacts_dir), run_id):  # by the run's executor (a sweep's)
+            yield self
+            return
+        with self.hold(instance, run_id, context.log):
+            yield self
+
+    @contextmanager
+    def hold(self, instance: DagsterInstance, run_id: str, log) -> Iterator[None]:
+        """The project, held for run ``run_id`` for the block, after the housekeeping: a step
+        resource does it for an in-process run, the executor for a sweep's processes."""
         instance.add_run_tags(run_id, {run_tags.PROCESS: process_tag()})
         artifacts = Path(self.artifacts_dir)
-        with project_lock(artifacts, run_id, self.lock_wait_seconds, on_wait=context.log.info):
+        with project_lock(artifacts, run_id, self.lock_wait_seconds, on_wait=log.info):
             for abandoned in fail_abandoned_runs(instance, run_id):
-                context.log.warning(f"run {abandoned}'s process is gone: marked it failed")
+                log.warning(f"run {abandoned}'s process is gone: marked it failed")
             # Every run, whatever it reuses: a killed run's MLflow run must not stay RUNNING.
             try:
                 for line in self.tracking.end_finished_runs(instance, run_id):
-                    context.log.warning(line)
+                    log.warning(line)
             except Exception as error:  # noqa: BLE001 - old runs' statuses can wait
-                context.log.warning(f"could not end the MLflow runs of finished runs: {error}")
+                log.warning(f"could not end the MLflow runs of finished runs: {error}")
             if repaired := RunArtifacts(artifacts).repair_latest():
-                context.log.warning(repaired)
+                log.warning(repaired)
             RunOutputs(Path(self.storage_dir)).prune(
                 keep=_still_read(instance), keep_newest=self.keep_runs
             )
-            yield self
+            yield
 
 
 def _still_read(instance: DagsterInstance) -> set[str]:

@@ -25,7 +25,7 @@ from mlops_assets.git.checkout import git_tags
 from mlops_assets.records import Baseline, Column, MetricsReport, ModelVersion, Promotion
 from mlops_assets.report.judge import Baselines
 from mlops_assets.settings import project_dir
-from mlops_assets.tracking import mlflow_client, registry
+from mlops_assets.tracking import child_runs, mlflow_client, registry
 from mlops_assets.tracking.epoch_metrics import EpochMetrics
 from mlops_assets.tracking.location import (
     DEFAULT_DAGSHUB_HOST,
@@ -128,7 +128,11 @@ class MlflowTracking(ConfigurableResource):
             return []
         ended = []
         with mlflow_client.connected(location, self.check_timeout) as location:
-            for dagster_run_id, mlflow_run_id in mlflow_client.running_runs(location).items():
+            running = [
+                *mlflow_client.running_runs(location).items(),
+                *child_runs.running_children(location),  # a killed sweep's trials
+            ]
+            for dagster_run_id, mlflow_run_id in running:
                 if dagster_run_id == current_run_id:
                     continue
                 if (status := mlflow_status_for(instance, dagster_run_id)) is not None:
@@ -147,6 +151,15 @@ class MlflowTracking(ConfigurableResource):
                 if run.info.status != "FAILED":
                     tags = {run_tags.FAILED_ASSET: asset}
                     mlflow_client.end_run(location, run.info.run_id, "FAILED", tags)
+
+    @contextmanager
+    def child_run(
+        self, parent_run_id: str, name: str, params: Mapping[str, str], tags: Mapping[str, str]
+    ) -> Iterator[child_runs.ChildRun]:
+        """A sweep trial's MLflow run, nested under ``parent_run_id`` (``child_runs``)."""
+        with mlflow_client.connected(self.location(), self.check_timeout) as location:
+            with child_runs.child_run(location, parent_run_id, name, params, tags) as run:
+                yield run
 
     def epoch_metrics(self, interval: float = 10.0) -> EpochMetrics:
         """Per-epoch curves for the active run, in a few batched requests. Call inside ``run()``."""
