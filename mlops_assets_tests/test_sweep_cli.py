@@ -76,7 +76,7 @@ def test_a_three_value_sweep_is_one_run_with_nested_overlapping_trials_and_one_v
     )
     assert sorted(c.data.params["train.learning_rate"] for c in children) == RATES
     assert all(c.info.status == "FINISHED" for c in children)
-    assert all(len(client.get_metric_history(c.info.run_id, "loss")) == 3 for c in children)
+    assert all(len(client.get_metric_history(c.info.run_id, "train_loss")) == 3 for c in children)
     pairs = [(a, b) for i, a in enumerate(children) for b in children[i + 1 :]]
     assert any(_overlap(a, b) for a, b in pairs), [
         (c.info.start_time, c.info.end_time) for c in children

@@ -37,7 +37,7 @@ def _assert_nested(client, children) -> None:
     assert [c.info.status for c in children] == ["FINISHED", "FAILED"]
     assert [c.data.params["train.learning_rate"] for c in children] == ["0.01", "0.1"]
     assert children[0].data.metrics["validation_mae"] == 4.5
-    history = client.get_metric_history(children[0].info.run_id, "loss")
+    history = client.get_metric_history(children[0].info.run_id, "train_loss")
     assert [(m.step, round(m.value, 3)) for m in history] == [(0, 1.0), (1, 0.5), (2, 0.333)]
     assert all(c.info.end_time >= c.info.start_time for c in children)
 

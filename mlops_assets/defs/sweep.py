@@ -164,8 +164,6 @@ def sweep_choose(
 ) -> Output[TrainedModel]:
     """The best trial on the validation metric becomes this run's model: copied to the run's
     ``model.keras`` and logged to the parent MLflow run with its params and curves."""
-    from mlops_assets.modeling.keras_model import load_model
-    from mlops_assets.modeling.preprocessing import example_inputs
     from mlops_assets.modeling.trials import choose
 
     winner = choose(trials)
@@ -189,9 +187,7 @@ def sweep_choose(
         with tracking.epoch_metrics() as curves:  # the winner's curves, as a plain run has
             for epoch in range(winner.epochs_run):
                 curves(epoch + 1, {k: v[epoch] for k, v in winner.history.items()})
-        model = load_model(path)
-        example = example_inputs(features.x_train.head(5), features.columns)
-        logged_as, model_uri = tracking.log_model(model, saved_at=path, example=example)
+        logged_as, model_uri = tracking.log_model(path, features.columns, features.task)
         parent = mlf.active_run().info.run_id
     outcome = SweepOutcome(
         metric=winner.metric,

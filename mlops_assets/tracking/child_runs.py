@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from mlops_assets.report.metrics import curve_name
 from mlops_assets.tracking.epoch_metrics import EpochMetrics, Point
 from mlops_assets.tracking.location import TrackingLocation
 
@@ -32,7 +33,7 @@ class ChildRun:
         from mlflow.entities import Metric
 
         def send(points: list[Point]) -> None:
-            metrics = [Metric(p.key, p.value, p.timestamp_ms, p.step) for p in points]
+            metrics = [Metric(curve_name(p.key), p.value, p.timestamp_ms, p.step) for p in points]
             self.client.log_batch(self.run_id, metrics=metrics)
 
         return EpochMetrics(send, interval)
@@ -86,7 +87,7 @@ def log_curves(location: TrackingLocation, run_id: str, history: Mapping[str, li
     client = MlflowClient(location.uri)
     now = int(time.time() * 1000)
     points = [
-        Metric(key, float(value), now, step)
+        Metric(curve_name(key), float(value), now, step)
         for key, values in history.items()
         for step, value in enumerate(values)
     ]
