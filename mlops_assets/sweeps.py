@@ -187,7 +187,7 @@ def plan_trials(
             f"{SECTION}.validation_fraction",
             "a sweep chooses its winner on validation rows: set it above 0",
         )
-    named = sweep.metric or HEADLINE[task]
+    named = sweep.metric or base_name(HEADLINE[task])
     if named.startswith((TEST, TRAIN)):
         raise _fail(
             f"{where}.metric",

@@ -48,8 +48,8 @@ def test_a_three_value_sweep_is_one_run_with_nested_overlapping_trials_and_one_v
     assert swept.returncode == 0, swept.output[-4000:]
     assert "sweep: 3 trials, up to 2 at once" in swept.output
     # The run's summary (read back from its stored outputs) ends on the winner's held-out MAE.
-    mae = json.loads((project.artifacts / "latest" / "metrics.json").read_text())["mae"]
-    assert f"mae {mae:.4g} (95% interval " in swept.output, swept.output[-2000:]
+    mae = json.loads((project.artifacts / "latest" / "metrics.json").read_text())["test_mae"]
+    assert f"test_mae {mae:.4g} (95% interval " in swept.output, swept.output[-2000:]
 
     # One Dagster run for the whole sweep, a step per trial.
     runs = project.instance().get_runs()
@@ -97,7 +97,7 @@ def test_a_three_value_sweep_is_one_run_with_nested_overlapping_trials_and_one_v
     winner_row = next(line for line in table.splitlines() if "🏆 |" in line)
     assert f"`{best.data.params['train.learning_rate']}`" in winner_row
     assert "no baseline yet" not in comment
-    assert re.search(r"\*\*mae\*\* ↓ = \*\*[\d.]+\*\* \(baseline [\d.]+, ", comment), comment[:1500]
+    assert re.search(r"\*\*test_mae\*\* ↓ = \*\*[\d.]+\*\* \(baseline [\d.]+, ", comment), comment[:1500]
     assert comment.index("### Sweep") < comment.index("Quality gate")
 
     # The UI shows the same table on the asset.
