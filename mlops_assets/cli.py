@@ -18,7 +18,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from mlops_assets import prelaunch, run_tags, settings
+from mlops_assets import chatops_command, prelaunch, run_tags, settings
 from mlops_assets.artifacts.lock import exclusive
 from mlops_assets.data.errors import DatasetError
 from mlops_assets.params import ParamsError
@@ -34,6 +34,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run.add_argument(
         "--verbose", action="store_true", help="Dagster's full event log; errors' tracebacks"
     )
+    chatops = commands.add_parser(
+        "chatops", help="/retrain or /sweep from a pull-request comment (GITHUB_EVENT_PATH)"
+    )
+    chatops_command.add_arguments(chatops)
     return parser.parse_args(argv)
 
 
@@ -89,6 +93,8 @@ def user_error(error: Exception, verbose: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "chatops":  # chatops_command.py: the comment's checks, then a run
+        return chatops_command.main(args)
     stop_on_sigterm()
     # MLflow's own INFO lines (creating the store's tables, ...) are not the run's news.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")

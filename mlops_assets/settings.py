@@ -41,6 +41,7 @@ RETRAIN_TIMEZONE = "MLOPS_ASSETS_RETRAIN_TIMEZONE"
 REGISTERED_MODEL = "MLOPS_ASSETS_REGISTERED_MODEL"  # empty: the experiment name
 CHAMPION_BRANCH = "MLOPS_ASSETS_CHAMPION_BRANCH"  # default main
 LOCK_WAIT = "MLOPS_ASSETS_LOCK_WAIT"  # seconds a run waits for the one running; default 600
+COMMENT_BODY = "MLOPS_ASSETS_COMMENT_BODY"  # chatops: the comment, passed by the workflow's env:
 # GitHub's own names, as Actions sets them.
 GITHUB_TOKEN = "GITHUB_TOKEN"
 GITHUB_REPOSITORY = "GITHUB_REPOSITORY"
