@@ -41,6 +41,7 @@ RETRAIN_TIMEZONE = "MLOPS_ASSETS_RETRAIN_TIMEZONE"
 REGISTERED_MODEL = "MLOPS_ASSETS_REGISTERED_MODEL"  # empty: the experiment name
 CHAMPION_BRANCH = "MLOPS_ASSETS_CHAMPION_BRANCH"  # default main
 LOCK_WAIT = "MLOPS_ASSETS_LOCK_WAIT"  # seconds a run waits for the one running; default 600
+EXECUTOR = "MLOPS_ASSETS_EXECUTOR"  # default, k8s or celery: where a run's steps execute
 COMMENT_BODY = "MLOPS_ASSETS_COMMENT_BODY"  # chatops: the comment, passed by the workflow's env:
 # GitHub's own names, as Actions sets them.
 GITHUB_TOKEN = "GITHUB_TOKEN"
@@ -140,6 +141,17 @@ def lock_wait_seconds(env: Mapping[str, str] | None = None) -> float:
     if seconds < 0:
         raise ValueError(f"{LOCK_WAIT} must be 0 or more seconds, not {value!r}")
     return seconds
+
+
+EXECUTORS = ("default", "k8s", "celery")
+
+
+def executor(env: Mapping[str, str] | None = None) -> str:
+    """``MLOPS_ASSETS_EXECUTOR``: ``default`` (unset), ``k8s`` or ``celery``."""
+    name = _env(env).get(EXECUTOR, "").strip().lower() or "default"
+    if name not in EXECUTORS:
+        raise ValueError(f"{EXECUTOR}={name!r}: expected one of {', '.join(EXECUTORS)}")
+    return name
 
 
 def automation_params(env: Mapping[str, str] | None = None) -> AutomationParams:
