@@ -93,7 +93,7 @@ def main(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     except (ThreadError, ValueError) as error:
         session.say(f"mlops-assets chatops: {error}", error=True)
         return 2
-    if (body := env.get(settings.COMMENT_BODY)) is not None:  # the workflow's env: hands it over
+    if (body := settings.comment_body(env)) is not None:  # the workflow's env: hands it over
         event = dataclasses.replace(event, body=body)
     if not is_command(event.body) or event.action != "created":
         session.say("not a new comment starting with '/': nothing to do")

@@ -154,6 +154,12 @@ def executor(env: Mapping[str, str] | None = None) -> str:
     return name
 
 
+def comment_body(env: Mapping[str, str] | None = None) -> str | None:
+    """``MLOPS_ASSETS_COMMENT_BODY``: the comment a ChatOps workflow passes through ``env:``;
+    None when unset (the event payload's body is used)."""
+    return _env(env).get(COMMENT_BODY)
+
+
 def automation_params(env: Mapping[str, str] | None = None) -> AutomationParams:
     return load_params(params_path(env)).automation
 

@@ -16,6 +16,7 @@ from typing import Annotated
 from pydantic import TypeAdapter, ValidationError
 
 from mlops_assets.params import TrainParams
+from mlops_assets.settings import COMMENT_ON
 
 # What `GET /repos/{owner}/{repo}/collaborators/{user}/permission` answers, that may run a
 # command. `author_association` is not asked: it shows private organisation members as
@@ -226,7 +227,7 @@ def run_environment(env: Mapping[str, str], pull: PullHead, report_key: str) -> 
         "GITHUB_HEAD_REF": pull.head_ref,
         "GITHUB_BASE_REF": pull.base_ref,
         "GITHUB_WORKFLOW": report_key,
-        "MLOPS_ASSETS_COMMENT_ON": f"pr/{pull.number}",
+        COMMENT_ON: f"pr/{pull.number}",
     }
 
 
