@@ -135,10 +135,8 @@ def _handle(args, env, session: _Session, ci: CIContext, repo, event, repository
                 out.write(f"sha={pinned}\n")
         return 0
     pull = dataclasses.replace(pull, sha=pinned)
-    project = settings.project_dir(env)
-    checked_out = git_or_none(project, "rev-parse", "HEAD")
-    if checked_out != pinned:
-        problem = f"the checkout at {project} is at {checked_out or 'no commit'}, not {pinned}"
+    project, problem = _checkout(env, pinned)
+    if problem:
         api.reply(repo, event.number, f"@{event.user} `{command}` could not run: {problem}.")
         session.say(f"mlops-assets chatops: {problem}", error=True)
         return 1
@@ -147,6 +145,21 @@ def _handle(args, env, session: _Session, ci: CIContext, repo, event, repository
     body = result_reply(event.user, command, pinned, returncode, report, ci.run_url)
     session.say(f"replied: {api.reply(repo, event.number, body)}")
     return 0 if returncode == 0 else 1
+
+
+def _checkout(env, pinned: str) -> tuple[Path | None, str | None]:
+    """The project directory, and why it cannot run ``pinned`` (None when it is checked out)."""
+    try:
+        project = settings.project_dir(env)
+    except settings.ProjectNotFound as error:
+        return None, str(error)
+    checked_out = git_or_none(project, "rev-parse", "HEAD")
+    if checked_out != pinned:
+        return (
+            project,
+            f"the checkout at {project} is at {checked_out or 'no commit'}, not {pinned}",
+        )
+    return project, None
 
 
 def _decide(repo, event: CommentEvent, repository: str):
