@@ -25,6 +25,7 @@ from mlops_assets.github.chatops import (
     parse_command,
     permission_refusal,
     pull_refusal,
+    result_reply,
     run_environment,
     sweepable_parameters,
 )
@@ -167,6 +168,22 @@ def test_the_run_sees_the_pull_request_it_runs_for():
     assert (env["GITHUB_HEAD_REF"], env["GITHUB_BASE_REF"]) == ("tune", "main")
     assert env["MLOPS_ASSETS_COMMENT_ON"] == "pr/7" and env["GITHUB_WORKFLOW"] == "retrain"
     assert env["KEEP"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("returncode", "gate", "outcome"),
+    [
+        (0, "success", "finished, and the model gate passed"),
+        (1, "failure", "finished, and the model gate refused the model"),
+        (1, None, "failed before a verdict (exit code 1)"),
+    ],
+)
+def test_the_reply_says_what_ran_where_and_the_verdict(returncode, gate, outcome):
+    reply = result_reply("mona", Command("retrain"), "c" * 40, returncode, gate, "r", "l")
+
+    assert (
+        reply == f"@mona `/retrain` ran at `{'c' * 12}`: {outcome}.\n\nThe report: r\n\nThe logs: l"
+    )
 
 
 # ---- the command, through PyGithub over HTTP to the fake server ----------------------------

@@ -241,13 +241,18 @@ def result_reply(
     command: Command,
     sha: str,
     returncode: int,
+    gate: str | None,
     report_url: str | None,
     logs_url: str | None,
 ) -> str:
+    """The one reply after a run: what ran where, the gate's verdict (``gate``: its check run's
+    conclusion, None without one), and where to read more."""
     if returncode == 0:
         outcome = "finished, and the model gate passed"
+    elif gate == "failure":
+        outcome = "finished, and the model gate refused the model"
     else:
-        outcome = f"ended with exit code {returncode} (a failed run, or the gate refused the model)"
+        outcome = f"failed before a verdict (exit code {returncode})"
     lines = [f"@{user} `{command}` ran at `{sha[:12]}`: {outcome}."]
     if report_url:
         lines.append(f"The report: {report_url}")

@@ -1,8 +1,9 @@
 """The GitHub calls of a ChatOps command, through PyGithub (``client.github_client``): the
-commenter's permission, the pull request's head, the 👀 reaction, the reply, and the link to
-the report the run updated. ``repo`` is a PyGithub ``Repository``."""
+commenter's permission, the pull request's head, the 👀 reaction, the reply, and what the run
+left (the report's link, the gate's check run). ``repo`` is a PyGithub ``Repository``."""
 
 from mlops_assets.github.chatops import PullHead
+from mlops_assets.github.check_run import CHECK_NAME
 from mlops_assets.github.sticky_comment import is_report
 from mlops_assets.report.comment import sticky_marker
 
@@ -51,4 +52,12 @@ def report_url(repo, number: int, key: str) -> str | None:
     for comment in repo.get_issue(number).get_comments():
         if is_report(comment.body, marker):
             return comment.html_url
+    return None
+
+
+def gate_conclusion(repo, sha: str) -> str | None:
+    """The newest model-gate check run's conclusion on ``sha`` (success or failure); None
+    when the run ended before a verdict."""
+    for run in repo.get_commit(sha).get_check_runs(check_name=CHECK_NAME):
+        return run.conclusion
     return None
