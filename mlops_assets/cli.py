@@ -18,7 +18,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from mlops_assets import __version__, prelaunch, run_tags, settings
+from mlops_assets import __version__, chatops_command, prelaunch, run_tags, settings
 from mlops_assets.artifacts.lock import exclusive
 from mlops_assets.data.errors import DatasetError
 from mlops_assets.params import ParamsError
@@ -67,6 +67,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     predict.add_argument("--chunk-rows", type=int, default=100_000, help="rows read at a time")
     predict.add_argument("--verbose", action="store_true", help="errors' tracebacks")
+    chatops = commands.add_parser(
+        "chatops", help="/retrain or /sweep from a pull-request comment (GITHUB_EVENT_PATH)"
+    )
+    chatops_command.add_arguments(chatops)
     return parser.parse_args(argv)
 
 
@@ -164,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.command == "init":
         return init_command(args)
+    if args.command == "chatops":  # chatops_command.py: the comment's checks, then a run
+        return chatops_command.main(args)
     stop_on_sigterm()
     # MLflow's own INFO lines (creating the store's tables, ...) are not the run's news.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")

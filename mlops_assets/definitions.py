@@ -13,6 +13,7 @@ from mlops_assets import settings
 from mlops_assets.defs.assets import RETRAIN_ASSETS
 from mlops_assets.defs.checks import ALL_CHECKS
 from mlops_assets.defs.console import compact_console_logger
+from mlops_assets.defs.executors import executor_from_env
 from mlops_assets.defs.io_manager import RunIsolatedStorage
 from mlops_assets.defs.jobs import build_retrain_job
 from mlops_assets.defs.resources.artifacts import ArtifactStore
@@ -68,7 +69,8 @@ defs = Definitions(
         "io_manager": RunIsolatedStorage(guard=run_guard),
     },
     # One process: the steps share one MLflow run and import TensorFlow once.
-    executor=in_process_executor,
+    # MLOPS_ASSETS_EXECUTOR=k8s or celery places steps beyond one machine (docs/deployment.md).
+    executor=executor_from_env(in_process_executor),
     loggers={"console": compact_console_logger},
 )
 

@@ -42,6 +42,8 @@ REGISTERED_MODEL = "MLOPS_ASSETS_REGISTERED_MODEL"  # empty: the experiment name
 CHAMPION_BRANCH = "MLOPS_ASSETS_CHAMPION_BRANCH"  # default main
 LOCK_WAIT = "MLOPS_ASSETS_LOCK_WAIT"  # seconds a run waits for the one running; default 600
 SWEEP = "MLOPS_ASSETS_SWEEP"  # `mlops-assets run --sweep`'s arguments, JSON, for every process
+EXECUTOR = "MLOPS_ASSETS_EXECUTOR"  # default, k8s or celery: where a run's steps execute
+COMMENT_BODY = "MLOPS_ASSETS_COMMENT_BODY"  # chatops: the comment, passed by the workflow's env:
 # GitHub's own names, as Actions sets them.
 GITHUB_TOKEN = "GITHUB_TOKEN"
 GITHUB_REPOSITORY = "GITHUB_REPOSITORY"
@@ -153,6 +155,23 @@ def sweep_environment(arguments: list[str]) -> dict[str, str]:
     import json
 
     return {SWEEP: json.dumps(arguments)}
+
+
+EXECUTORS = ("default", "k8s", "celery")
+
+
+def executor(env: Mapping[str, str] | None = None) -> str:
+    """``MLOPS_ASSETS_EXECUTOR``: ``default`` (unset), ``k8s`` or ``celery``."""
+    name = _env(env).get(EXECUTOR, "").strip().lower() or "default"
+    if name not in EXECUTORS:
+        raise ValueError(f"{EXECUTOR}={name!r}: expected one of {', '.join(EXECUTORS)}")
+    return name
+
+
+def comment_body(env: Mapping[str, str] | None = None) -> str | None:
+    """``MLOPS_ASSETS_COMMENT_BODY``: the comment a ChatOps workflow passes through ``env:``;
+    None when unset (the event payload's body is used)."""
+    return _env(env).get(COMMENT_BODY)
 
 
 def automation_params(env: Mapping[str, str] | None = None) -> AutomationParams:

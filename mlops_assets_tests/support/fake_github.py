@@ -1,8 +1,10 @@
 """A small fake of GitHub's REST API: a real HTTP server on 127.0.0.1 for real PyGithub clients.
 
 Only what mlops-assets uses: issue and commit comments (list with Link pagination, create,
-edit), a commit's pull requests, the Git Data API (refs, commits, trees, blobs) and check runs
-(create, list for a commit). Knobs:
+edit), a commit's pull requests, the Git Data API (refs, commits, trees, blobs), check runs
+(create, list for a commit), and for ChatOps a collaborator's permission, reactions on issue
+comments and pull requests' head and base repositories (``add_pull(head_repo=...)`` makes a
+fork). Knobs:
 
 - ``fail(status, ...)`` injects 5xx/429/403 answers (with ``Retry-After`` or any headers),
 - ``prefix="/api/v3"`` serves a GitHub Enterprise-style base path,
@@ -82,6 +84,7 @@ CHECK_CONCLUSIONS = {
     "timed_out",
 }
 CHECK_OUTPUT_LIMIT = 65_535  # characters of output.summary and output.text
+REACTIONS = {"+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"}
 
 
 @dataclass
@@ -94,6 +97,8 @@ class State:
     trees: dict[str, dict[str, str]] = field(default_factory=dict)  # sha -> {path: blob sha}
     commits: dict[str, dict] = field(default_factory=dict)  # sha -> {tree, parents, message}
     check_runs: dict[int, CheckRun] = field(default_factory=dict)
+    permissions: dict[str, str] = field(default_factory=dict)  # login -> admin/write/read/none
+    reactions: list[tuple[int, str]] = field(default_factory=list)  # (comment id, content)
 
 
 def _sha(*parts: object) -> str:
@@ -178,10 +183,43 @@ class FakeGitHub:
             Fault(status, method, re.compile(path), times, headers or {}, message or default)
         )
 
-    def add_pull(self, number: int, head_sha: str, state: str = "open") -> None:
+    def add_pull(
+        self,
+        number: int,
+        head_sha: str,
+        state: str = "open",
+        *,
+        head_repo: str | None = None,
+        head_ref: str | None = None,
+        base_ref: str = "main",
+    ) -> None:
+        """A pull request; ``head_repo`` another repository's name makes it a fork's (an empty
+        string: a fork since deleted, whose ``head.repo`` GitHub reports as null)."""
         with self._lock:
-            self.state.pulls[number] = {"state": state, "head_sha": head_sha}
+            self.state.pulls[number] = {
+                "state": state,
+                "head_sha": head_sha,
+                "head_repo": self.repository if head_repo is None else head_repo,
+                "head_ref": head_ref or f"branch-{number}",
+                "base_ref": base_ref,
+            }
             self.state.issues.add(number)
+
+    def set_permission(self, login: str, permission: str) -> None:
+        """What ``GET /collaborators/{login}/permission`` answers (unknown logins: 404)."""
+        with self._lock:
+            self.state.permissions[login] = permission
+
+    def add_comment(self, kind: str, id: str | int, body: str, user: str) -> int:
+        """One comment by ``user``; its id (for an ``issue_comment`` event's payload)."""
+        with self._lock:
+            cid = next(self._ids)
+            self.state.comments[cid] = Comment(cid, (kind, str(id)), body, user)
+            return cid
+
+    def reactions_on(self, comment_id: int) -> list[str]:
+        with self._lock:
+            return [content for cid, content in self.state.reactions if cid == comment_id]
 
     def add_issue(self, number: int) -> None:
         with self._lock:
@@ -298,6 +336,26 @@ class FakeGitHub:
                 return self._answer(record, 404, {"message": "Not Found"})
             comment.body = body["body"]
             return self._answer(record, 200, self._comment_json(comment))
+        if (m := re.fullmatch(r"/issues/comments/(\d+)/reactions", path)) and method == "POST":
+            if int(m[1]) not in self.state.comments:
+                return self._answer(record, 404, {"message": "Not Found"})
+            if body.get("content") not in REACTIONS:
+                return self._answer(record, 422, {"message": "Validation Failed"})
+            reaction = (int(m[1]), body["content"])
+            existed = reaction in self.state.reactions  # GitHub: one of a kind per user, 200
+            if not existed:
+                self.state.reactions.append(reaction)
+            answer = {"id": 1, "content": body["content"], "user": {"login": "github-actions"}}
+            return self._answer(record, 200 if existed else 201, answer)
+        if (m := re.fullmatch(r"/collaborators/([^/]+)/permission", path)) and method == "GET":
+            permission = self.state.permissions.get(m[1])
+            if permission is None:
+                return self._answer(record, 404, {"message": f"{m[1]} is not a user"})
+            role = {"write": "write", "admin": "admin", "read": "read"}.get(permission, permission)
+            legacy = "write" if permission == "maintain" else permission  # GitHub's mapping
+            legacy = "read" if permission == "triage" else legacy
+            answer = {"permission": legacy, "role_name": role, "user": {"login": m[1]}}
+            return self._answer(record, 200, answer)
         if (m := re.fullmatch(r"/commits/([0-9a-f]+)/pulls", path)) and method == "GET":
             pulls = [
                 self._pull_json(n) for n, p in self.state.pulls.items() if p["head_sha"] == m[1]
@@ -445,10 +503,21 @@ class FakeGitHub:
 
     def _pull_json(self, number: int) -> dict:
         pull = self.state.pulls.get(number, {"state": "open", "head_sha": ""})
+        head_repo = pull.get("head_repo", self.repository)
         return {
             "number": number,
             "state": pull["state"],
-            "head": {"sha": pull["head_sha"], "ref": f"branch-{number}"},
+            "head": {
+                "sha": pull["head_sha"],
+                "ref": pull.get("head_ref", f"branch-{number}"),
+                "repo": {"full_name": head_repo, "name": head_repo.split("/")[-1]}
+                if head_repo
+                else None,
+            },
+            "base": {
+                "ref": pull.get("base_ref", "main"),
+                "repo": {"full_name": self.repository, "name": self.repository.split("/")[1]},
+            },
             "url": self._api(f"pulls/{number}"),
             "issue_url": self._api(f"issues/{number}"),
             "html_url": f"{self.server_url}/{self.repository}/pull/{number}",

@@ -356,7 +356,9 @@ class WorkflowPlayer:
                 substitute(step["run"], contexts), job.workspace, {**job.env, **step_env}, step
             )
         result.steps.append(StepResult(name, outcome, log, time.monotonic() - started))
-        _apply_runner_files(job.files, job.env)
+        outputs = _apply_runner_files(job.files, job.env)
+        if step.get("id"):  # `steps.<id>.outputs.<name>` for the steps after this one
+            contexts.setdefault("steps", {})[step["id"]] = {"outputs": outputs, "outcome": outcome}
 
     def _play_composite(self, step: dict, name: str, contexts: dict, job: _Job, step_env) -> None:
         """A local composite action's steps, in order, as the runner expands them: its
@@ -383,11 +385,23 @@ class WorkflowPlayer:
     # ---- local equivalents of actions ----
 
     def checkout(self, inputs, workspace, env, event):
-        """A clone of the source repository at the event's commit, with the depth asked for.
+        """A clone of the source repository at the event's commit (or ``ref``), with the depth
+        asked for; a second checkout in the same job moves the clone to ``ref`` and removes
+        untracked files, as the action does (``clean: true``).
 
         For a pull request that is the PR's head commit: GitHub checks out a merge commit of
         head and base (``refs/pull/N/merge``), which a plain local repository does not have.
         """
+        ref = inputs.get("ref") or event.sha
+        if (workspace / ".git").is_dir():
+            for args in (["fetch", "--quiet", "origin"], ["checkout", "--quiet", "--detach", ref]):
+                done = subprocess.run(
+                    ["git", "-C", str(workspace), *args], capture_output=True, text=True
+                )
+                if done.returncode != 0:
+                    return "failure", done.stderr, None
+            subprocess.run(["git", "-C", str(workspace), "clean", "-ffdxq"], check=True)
+            return "success", f"checked out {ref}", None
         depth = int(inputs.get("fetch-depth") or 1)
         args = ["git", "clone", "--quiet", "--no-checkout"]
         if depth:
@@ -400,7 +414,7 @@ class WorkflowPlayer:
         )
         if done.returncode == 0:
             done = subprocess.run(
-                ["git", "-C", str(workspace), "checkout", "--quiet", "--detach", event.sha],
+                ["git", "-C", str(workspace), "checkout", "--quiet", "--detach", ref],
                 capture_output=True,
                 text=True,
                 check=False,
@@ -596,9 +610,10 @@ def _branch_of(event: Event) -> str:
     return event.head_ref or event.ref.removeprefix("refs/heads/")
 
 
-def _apply_runner_files(files: dict[str, Path], env: dict[str, str]) -> None:
-    """What steps wrote to ``GITHUB_ENV`` and ``GITHUB_PATH`` applies to the following steps."""
-    lines = files["GITHUB_ENV"].read_text().splitlines()
+def _read_assignments(path: Path) -> dict[str, str]:
+    """``name=value`` and ``name<<DELIMITER`` blocks, as steps write to the runner's files."""
+    found = {}
+    lines = path.read_text().splitlines()
     while lines:
         line = lines.pop(0)
         if "<<" in line and "=" not in line.split("<<")[0]:
@@ -607,11 +622,19 @@ def _apply_runner_files(files: dict[str, Path], env: dict[str, str]) -> None:
             while lines and lines[0] != delimiter:
                 value.append(lines.pop(0))
             lines = lines[1:]
-            env[name] = "\n".join(value)
+            found[name] = "\n".join(value)
         elif "=" in line:
             name, value = line.split("=", 1)
-            env[name] = value
-    files["GITHUB_ENV"].write_text("")
+            found[name] = value
+    path.write_text("")
+    return found
+
+
+def _apply_runner_files(files: dict[str, Path], env: dict[str, str]) -> dict[str, str]:
+    """What steps wrote to ``GITHUB_ENV`` and ``GITHUB_PATH`` applies to the following steps;
+    returns what the step wrote to ``GITHUB_OUTPUT`` (its outputs)."""
+    env.update(_read_assignments(files["GITHUB_ENV"]))
     for directory in files["GITHUB_PATH"].read_text().splitlines():
         env["PATH"] = f"{directory}{os.pathsep}{env['PATH']}"
     files["GITHUB_PATH"].write_text("")
+    return _read_assignments(files["GITHUB_OUTPUT"])
