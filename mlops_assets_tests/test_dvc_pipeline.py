@@ -24,8 +24,16 @@ from mlops_assets_tests.support.cli_project import CliProject
 from mlops_assets_tests.support.git_repo import project_repository
 from mlops_assets_tests.test_concurrency import FAST
 
-# section -> its keys, as params.yaml must hold them
-SECTIONS = {name: list(f.annotation.model_fields) for name, f in Params.model_fields.items()}
+
+def _section(annotation) -> type:
+    """An optional section's class: ``SweepParams | None`` -> ``SweepParams``."""
+    return next(a for a in getattr(annotation, "__args__", (annotation,)) if a is not type(None))
+
+
+# section -> its keys, as params.yaml may hold them
+SECTIONS = {
+    name: list(_section(f.annotation).model_fields) for name, f in Params.model_fields.items()
+}
 STORAGE = "artifacts/storage"
 METRICS = f"artifacts/{DVC_MIRROR}/metrics.json"
 PLOTS = f"artifacts/{DVC_MIRROR}/plots"

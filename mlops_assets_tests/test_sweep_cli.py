@@ -97,7 +97,8 @@ def test_a_three_value_sweep_is_one_run_with_nested_overlapping_trials_and_one_v
     winner_row = next(line for line in table.splitlines() if "🏆 |" in line)
     assert f"`{best.data.params['train.learning_rate']}`" in winner_row
     assert "no baseline yet" not in comment
-    assert re.search(r"\*\*test_mae\*\* ↓ = \*\*[\d.]+\*\* \(baseline [\d.]+, ", comment), comment[:1500]
+    verdict = r"\*\*test_mae\*\* ↓ = \*\*[\d.]+\*\* \(baseline [\d.]+, "
+    assert re.search(verdict, comment), comment[:1500]
     assert comment.index("### Sweep") < comment.index("Quality gate")
 
     # The UI shows the same table on the asset.
