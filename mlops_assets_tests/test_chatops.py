@@ -6,8 +6,6 @@ talking HTTP through PyGithub to the fake GitHub server; the workflow itself is 
 step by the workflow player.
 """
 
-import contextlib
-import io
 import os
 import subprocess
 import sys
@@ -16,7 +14,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_assets import cli
 from mlops_assets.chatops_command import run_argv
 from mlops_assets.github.chatops import (
     Command,
@@ -358,15 +355,7 @@ def test_retrain_by_a_writer_runs_at_the_head_and_updates_the_sticky_report(tmp_
     assert fake_github.token not in output + reply
 
 
-def sweep_supported() -> bool:
-    """Whether `mlops-assets run` takes `--sweep` (issue 27 items 1-4, built on another branch)."""
-    with contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(SystemExit):
-        return cli.parse_args(["run", "--sweep", "train.learning_rate=0.01"]) is not None
-    return False
-
-
 @pytest.mark.pipeline
-@pytest.mark.skipif(not sweep_supported(), reason="`mlops-assets run` has no --sweep yet")
 def test_a_sweep_by_a_writer_runs_and_its_trials_reach_the_sticky_report(tmp_path, fake_github):
     repo, head = pr_checkout(tmp_path, fake_github)
     body = "/sweep train.learning_rate=0.002,0.005,0.01"
@@ -384,8 +373,9 @@ def test_a_sweep_by_a_writer_runs_and_its_trials_reach_the_sticky_report(tmp_pat
         for c in fake_github.comments_on("issue", NUMBER)
         if c.body.startswith(sticky_marker("retrain"))
     ]
+    assert "### Sweep: 3 trials, chosen on validation" in sticky.body
     for value in ("0.002", "0.005", "0.01"):
-        assert value in sticky.body
+        assert f"`{value}`" in sticky.body
     [reply] = replies(fake_github, body)
     assert reply.startswith(f"@writer `{body}` ran at `{head[:12]}`")
     assert fake_github.token not in output + reply
