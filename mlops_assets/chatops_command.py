@@ -38,6 +38,7 @@ from mlops_assets.github.chatops import (
 from mlops_assets.github.client import github_client
 from mlops_assets.github.context import CIContext, ThreadError
 from mlops_assets.redaction import redact_secret
+from mlops_assets.tracking.location import PASSWORD_VAR, TOKEN_VAR
 
 DEFAULT_REPORT_KEY = "retrain"  # the sticky report the retrain workflow keeps on each PR
 
@@ -59,14 +60,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class _Session:
-    """What one invocation prints with: the token never leaves in output."""
+# Besides the GitHub token: the tracking server's credentials the run is given.
+SECRET_VARS = (PASSWORD_VAR, TOKEN_VAR, "DAGSHUB_USER_TOKEN")
 
-    def __init__(self, token: str | None):
-        self.token = token
+
+class _Session:
+    """What one invocation prints with: no secret it holds ever leaves in output."""
+
+    def __init__(self, *secrets: str | None):
+        self.secrets = [s for s in secrets if s]
 
     def say(self, text: str, error: bool = False) -> None:
-        print(redact_secret(text, self.token), file=sys.stderr if error else sys.stdout, flush=True)
+        for secret in self.secrets:
+            text = redact_secret(text, secret)
+        print(text, file=sys.stderr if error else sys.stdout, flush=True)
 
 
 def main(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
@@ -76,7 +83,7 @@ def main(args: argparse.Namespace, env: dict[str, str] | None = None) -> int:
     except ValueError as error:
         print(f"mlops-assets chatops: {error}", file=sys.stderr)
         return 2
-    session = _Session(access.token if access else None)
+    session = _Session(access.token if access else None, *(env.get(n) for n in SECRET_VARS))
     ci = CIContext.from_env(env)
     if ci.event_name != "issue_comment":
         session.say(

@@ -7,7 +7,7 @@ daemon and every sensor tick load this module, so the heavy libraries wait until
 them.
 """
 
-from dagster import Definitions, in_process_executor
+from dagster import Definitions, in_process_executor, multiprocess_executor
 
 from mlops_assets import settings
 from mlops_assets.defs.assets import RETRAIN_ASSETS
@@ -44,9 +44,12 @@ run_guard = RunGuard(
 )
 
 # A declared sweep (params.yaml, or `mlops-assets run --sweep`): the retrain job's trials run in
-# parallel, each step a process, the project held for the whole run (defs/sweep.py).
+# parallel, each step a process (or placed by MLOPS_ASSETS_EXECUTOR's executor), the project
+# held for the whole run (defs/sweep.py).
 retrain_executor = (
-    project_held_executor(run_guard, SWEEP_PLAN.parallel) if SWEEP_PLAN is not None else None
+    project_held_executor(run_guard, SWEEP_PLAN.parallel, executor_from_env(multiprocess_executor))
+    if SWEEP_PLAN is not None
+    else None
 )
 
 defs = Definitions(

@@ -21,17 +21,20 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mlops_assets.params import ParamsError, SweepParams, TrainParams
-from mlops_assets.report.metrics import HEADLINE, TEST, TRAIN, base_name, higher_is_better
+from mlops_assets.report.metrics import (
+    HEADLINE,
+    TASK_METRICS,
+    TEST,
+    TRAIN,
+    base_name,
+    higher_is_better,
+)
 
 MAX_TRIALS = 64
 SECTION = "train"  # the one section a sweep may vary: the split and the gate stay fixed
+# Every trial is scored on the same validation rows, so the share that makes them stays fixed.
+FIXED = frozenset({"validation_fraction"})
 SEED_MODULUS = 2**32  # numpy's seeds
-# Metrics each task's report computes on held-out rows; a sweep's metric is one of them.
-TASK_METRICS = {
-    "regression": ("mae", "rmse", "r2"),
-    "binary_classification": ("roc_auc", "accuracy", "precision", "recall", "f1", "log_loss"),
-    "multiclass_classification": ("macro_f1", "accuracy", "log_loss"),
-}
 
 
 class RandomRange(BaseModel):
@@ -103,9 +106,11 @@ def _fail(where: str, problem: str) -> ParamsError:
 
 def _check_name(name: str, where: str) -> str:
     section, _, key = name.partition(".")
-    known = ", ".join(f"{SECTION}.{k}" for k in TrainParams.model_fields)
+    known = ", ".join(f"{SECTION}.{k}" for k in TrainParams.model_fields if k not in FIXED)
     if section != SECTION or key not in TrainParams.model_fields:
         raise _fail(where, f"unknown parameter '{name}' (a sweep varies one of: {known})")
+    if key in FIXED:
+        raise _fail(where, f"'{name}' makes the validation rows every trial is scored on: fixed")
     return key
 
 

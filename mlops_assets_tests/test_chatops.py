@@ -73,11 +73,11 @@ def test_only_single_numbers_of_train_may_be_swept():
         "train.epochs": int,
         "train.batch_size": int,
         "train.learning_rate": float,
-        "train.validation_fraction": float,
         "train.early_stopping_patience": int,
     }
     assert "train.model" not in known  # a module:function name: code, reviewed in params.yaml
     assert "train.hidden_layers" not in known and "data.path" not in known
+    assert "train.validation_fraction" not in known  # the rows every trial is scored on
 
 
 @pytest.mark.parametrize(
@@ -503,3 +503,13 @@ def test_retrain_played_through_the_workflow_runs_the_pinned_head(tmp_path):
     assert reply.startswith(f"@writer `/retrain` ran at `{head[:12]}`: finished")
     assert github.reactions_on(payload["comment"]["id"]) == ["eyes"]
     assert github.token not in played.failure_log() + reply
+
+
+def test_what_the_command_prints_hides_the_tracking_credentials_as_well_as_the_token(capsys):
+    from mlops_assets.chatops_command import SECRET_VARS, _Session
+
+    env = dict.fromkeys(SECRET_VARS, "") | {"MLFLOW_TRACKING_PASSWORD": "hunter2"}
+    session = _Session("ghs_token", *(env.get(name) for name in SECRET_VARS))
+    session.say("https://user:hunter2@mlflow.example ghs_token done")
+
+    assert capsys.readouterr().out == "https://user:***@mlflow.example *** done\n"

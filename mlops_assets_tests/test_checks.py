@@ -167,7 +167,7 @@ def test_checks_pass_on_the_sample_and_a_failed_model_gate_fails_the_run_after_t
     gate = check_results(bad)["pr_comment:model_gate"]
     assert not gate.passed and gate.description == "; ".join(report.gate_reasons)
     # the first run is the tracked baseline now, and the refused model regressed beyond it
-    assert f"baseline {materialization.metadata['mae'].value:.4g}" in report.gate_reasons[1]
+    assert f"baseline {materialization.metadata['test_mae'].value:.4g}" in report.gate_reasons[1]
     [failure] = [e for e in bad.all_events if e.is_step_failure]
     assert failure.step_key == "pr_comment_model_gate"
 

@@ -84,6 +84,17 @@ def test_the_code_location_loads_with_the_celery_executor_and_its_example_config
     assert found["execution"]["celery"]["config_source"]["task_acks_late"] is True
 
 
+def test_a_sweeps_trials_are_placed_by_the_chosen_executor_under_the_project_lock():
+    example = project_dir() / "deploy" / "executors" / "k8s.yaml"
+    sweep = json.dumps(["train.learning_rate=0.002,0.01"])
+
+    found = loaded(load("k8s", str(example), MLOPS_ASSETS_SWEEP=sweep))
+
+    assert found["executor"] == "k8s_project_held" and "dagster_k8s" in found["integrations"]
+    [config] = found["execution"].values()
+    assert config["job_namespace"] == "dagster" and config["max_concurrent"] == 4
+
+
 @pytest.mark.parametrize("executor", ["k8s", "celery"])
 def test_an_example_config_is_checked_against_its_executor(executor, tmp_path):
     """The validation can fail: a key the executor does not have is refused, by name."""

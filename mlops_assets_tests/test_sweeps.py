@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from mlops_assets.artifacts.lock import held_for, project_lock
 from mlops_assets.params import ParamsError, SweepParams, TrainParams, load_params
 from mlops_assets.records import SweepOutcome, TrialResult
+from mlops_assets.report.metrics import TASK_METRICS, base_name
 from mlops_assets.report.trials import trials_section
 from mlops_assets.settings import project_dir
 from mlops_assets.sweeps import MAX_TRIALS, declared, parse_cli, plan_trials
@@ -81,6 +82,7 @@ def test_random_draws_are_seeded_within_their_ranges_and_integers_stay_whole():
         ({"train.epochs": list(range(1, 66))}, {}, r"sweep: 65 trials; at most 64"),
         ({"train.epochs": [1]}, {"metric": "roc_auc"}, r"sweep\.metric: 'roc_auc' is not"),
         ({"train.epochs": [1]}, {"metric": "test_mae"}, r"sweep\.metric: 'test_mae': a sweep"),
+        ({"train.validation_fraction": [0.1, 0.2]}, {}, r"validation_fraction' makes the valid"),
         ({}, {}, r"sweep: declares no trials"),
         ({}, {"random": {"n": 2}}, r"sweep\.random: no parameter ranges"),
         (
@@ -222,3 +224,15 @@ def test_without_a_sweep_the_code_location_is_as_it_was():
     model = defs.resolve_assets_def("trained_model")
     assert isinstance(model.node_def, OpDefinition)  # one step, the plain asset
     assert model.code_versions_by_key[model.key] == "3"  # its fingerprints unchanged
+
+
+@pytest.mark.parametrize("task", sorted(TASK_METRICS))
+def test_every_metric_a_sweep_may_choose_on_is_one_the_task_reports(task):
+    import numpy as np
+
+    from mlops_assets.report.metrics import compute_metrics
+
+    y = np.array([0, 1, 2, 1, 0, 2] if task.startswith("multi") else [0, 1, 0, 1, 1, 0], float)
+    out = np.eye(3)[y.astype(int)] * 0.7 + 0.1 if task.startswith("multi") else y * 0.6 + 0.2
+    reported = {base_name(name) for name in compute_metrics(task, y, out)}
+    assert set(TASK_METRICS[task]) == reported

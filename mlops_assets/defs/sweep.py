@@ -31,7 +31,6 @@ from dagster import (
     OpExecutionContext,
     Output,
     graph_asset,
-    multiple_process_executor_requirements,
     multiprocess_executor,
     op,
 )
@@ -278,18 +277,23 @@ class ProjectHeldExecutor(Executor):
             yield from self._inner.execute(plan_context, execution_plan)
 
 
-def project_held_executor(guard: RunGuard, parallel: int) -> ExecutorDefinition:
-    """Steps in processes of their own, ``parallel`` at once (``sweep.parallel``), under the
-    project's lock."""
+def project_held_executor(
+    guard: RunGuard, parallel: int, inner: ExecutorDefinition = multiprocess_executor
+) -> ExecutorDefinition:
+    """``inner`` (steps in processes of their own, or placed by ``MLOPS_ASSETS_EXECUTOR``'s
+    executor) under the project's lock; the multiprocess one runs ``parallel`` steps at once
+    (``sweep.parallel``)."""
 
     def create(init_context) -> Executor:
-        return ProjectHeldExecutor(multiprocess_executor.executor_creation_fn(init_context), guard)
+        return ProjectHeldExecutor(inner.executor_creation_fn(init_context), guard)
 
     definition = ExecutorDefinition(
-        name="multiprocess_project_held",
-        config_schema=multiprocess_executor.config_schema,
-        requirements=multiple_process_executor_requirements(),
+        name=f"{inner.name}_project_held",
+        config_schema=inner.config_schema,
+        requirements=inner.get_requirements,
         executor_creation_fn=create,
-        description="The multiprocess executor, holding the project's lock for the whole run.",
+        description=f"{inner.name}, holding the project's lock for the whole run.",
     )
-    return definition.configured({"max_concurrent": parallel})
+    if inner is multiprocess_executor:
+        return definition.configured({"max_concurrent": parallel})
+    return definition

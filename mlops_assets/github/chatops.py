@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from mlops_assets.params import TrainParams
 from mlops_assets.settings import COMMENT_ON
+from mlops_assets.sweeps import FIXED, MAX_TRIALS
 
 # What `GET /repos/{owner}/{repo}/collaborators/{user}/permission` answers, that may run a
 # command. `author_association` is not asked: it shows private organisation members as
@@ -24,7 +25,6 @@ from mlops_assets.settings import COMMENT_ON
 ALLOWED_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 COMMANDS = ("/retrain", "/sweep")
 MAX_BODY_CHARS = 500
-MAX_TRIALS = 64  # the sweep's own limit
 
 _NAME = r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+"
 _ASSIGNMENT = re.compile(rf"(?P<name>{_NAME})=(?P<values>[^,\s=]+(?:,[^,\s=]+)*)")
@@ -72,7 +72,7 @@ def sweepable_parameters() -> dict[str, type]:
     (``train.model``) and data stay in ``params.yaml``, reviewed like any change."""
     found = {}
     for key, field in TrainParams.model_fields.items():
-        if field.annotation in (int, float):
+        if field.annotation in (int, float) and key not in FIXED:
             found[f"train.{key}"] = field.annotation
     return found
 

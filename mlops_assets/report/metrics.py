@@ -25,6 +25,13 @@ HEADLINE = {
     "multiclass_classification": "test_macro_f1",
 }
 
+# What compute_metrics reports for each task (without the split); the headline is one of them.
+TASK_METRICS = {
+    "regression": ("mae", "rmse", "r2"),
+    "binary_classification": ("roc_auc", "accuracy", "precision", "recall", "f1"),
+    "multiclass_classification": ("macro_f1", "accuracy", "log_loss"),
+}
+
 # True where a larger value is better; reports use it to tell improvements from regressions.
 HIGHER_IS_BETTER = {
     "mae": False,
