@@ -149,7 +149,7 @@ def _handle(args, env, session: _Session, ci: CIContext, repo, event, repository
         return 1
     returncode = _run(command, args, env, pull, project, session)
     report = api.report_url(repo, event.number, args.report_key)
-    gate = api.gate_conclusion(repo, pinned)
+    gate = api.gate_conclusion(repo, pinned, ci.run_url)
     body = result_reply(event.user, command, pinned, returncode, gate, report, ci.run_url)
     session.say(f"replied: {api.reply(repo, event.number, body)}")
     return 0 if returncode == 0 else 1

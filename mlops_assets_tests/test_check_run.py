@@ -118,3 +118,17 @@ def test_a_huge_refusal_stays_under_the_summary_limit(fake_github, repo):
     [run] = fake_github.check_runs(HEAD)
     assert len(run.output["summary"]) <= SUMMARY_LIMIT
     assert "- … and 1950 more" in run.output["summary"]
+
+
+def test_chatops_reads_only_its_own_runs_gate_verdict(repo):
+    """A /retrain that ends before its verdict must not quote the verdict an earlier workflow
+    run posted on the same commit."""
+    from mlops_assets.github.chatops_api import gate_conclusion
+
+    earlier, this = "https://github.example/runs/1", "https://github.example/runs/2"
+    post_check_run(repo, HEAD, refused_report(), details_url=earlier)
+
+    assert gate_conclusion(repo, HEAD, this) is None
+    assert gate_conclusion(repo, HEAD, None) == "failure"  # outside Actions: the newest
+    post_check_run(repo, HEAD, make_report(), details_url=this)
+    assert gate_conclusion(repo, HEAD, this) == "success"

@@ -55,9 +55,12 @@ def report_url(repo, number: int, key: str) -> str | None:
     return None
 
 
-def gate_conclusion(repo, sha: str) -> str | None:
-    """The newest model-gate check run's conclusion on ``sha`` (success or failure); None
-    when the run ended before a verdict."""
-    for run in repo.get_commit(sha).get_check_runs(check_name=CHECK_NAME):
-        return run.conclusion
+def gate_conclusion(repo, sha: str, run_url: str | None) -> str | None:
+    """The conclusion (success or failure) of the model-gate check run that this workflow run
+    (``run_url``, its details link) posted on ``sha``; None when it ended before a verdict. An
+    earlier run's check on the same commit is not this command's verdict."""
+    for run in repo.get_commit(sha).get_check_runs(check_name=CHECK_NAME):  # newest first
+        if run_url is None or run.details_url == run_url:
+            return run.conclusion
+        return None
     return None
