@@ -83,10 +83,8 @@ def test_a_three_value_sweep_is_one_run_with_nested_overlapping_trials_and_one_v
     ]
 
     # The winner is the child with the best validation MAE; the parent holds its value.
-    best = min(children, key=lambda c: c.data.metrics["validation_mae"])
-    assert parent.data.metrics["best_validation_mae"] == pytest.approx(
-        best.data.metrics["validation_mae"]
-    )
+    best = min(children, key=lambda c: c.data.metrics["best_val_mae"])
+    assert parent.data.metrics["best_val_mae"] == pytest.approx(best.data.metrics["best_val_mae"])
     assert parent.data.params["train.learning_rate"] == best.data.params["train.learning_rate"]
 
     # The comment: the three values, the winner marked, its verdict against the baseline.

@@ -20,7 +20,7 @@ def _nest_two_trials(tracking: MlflowTracking, client, experiment: str) -> tuple
         with child.curves() as curves:
             for epoch in (1, 2, 3):
                 curves(epoch, {"loss": 1.0 / epoch})
-        child.log_metrics({"validation_mae": 4.5})
+        child.log_metrics({"best_val_mae": 4.5})
     with pytest.raises(RuntimeError, match="trial broke"):
         with tracking.child_run(parent, "trial-1", {"train.learning_rate": "0.1"}, {}):
             raise RuntimeError("trial broke")
@@ -36,7 +36,7 @@ def _assert_nested(client, children) -> None:
     assert [c.data.tags["mlflow.runName"] for c in children] == ["trial-0", "trial-1"]
     assert [c.info.status for c in children] == ["FINISHED", "FAILED"]
     assert [c.data.params["train.learning_rate"] for c in children] == ["0.01", "0.1"]
-    assert children[0].data.metrics["validation_mae"] == 4.5
+    assert children[0].data.metrics["best_val_mae"] == 4.5
     history = client.get_metric_history(children[0].info.run_id, "train_loss")
     assert [(m.step, round(m.value, 3)) for m in history] == [(0, 1.0), (1, 0.5), (2, 0.333)]
     assert all(c.info.end_time >= c.info.start_time for c in children)

@@ -46,6 +46,7 @@ from mlops_assets.defs.resources.tracking import MlflowTracking
 from mlops_assets.modeling.builder import source_hash
 from mlops_assets.params import TrainParams, flat
 from mlops_assets.records import FeatureSet, SweepOutcome, TrainedModel, TrialResult
+from mlops_assets.report.metrics import VALIDATION
 from mlops_assets.report.trials import trials_section
 from mlops_assets.settings import project_dir, sweep_arguments
 from mlops_assets.sweeps import SweepPlan, Trial, declared, plan_trials
@@ -137,7 +138,7 @@ def sweep_trial(
             )
         child.log_metrics(
             {
-                f"validation_{task.metric}": result.value,
+                f"best_{VALIDATION}{task.metric}": result.value,
                 "epochs_run": result.epochs_run,
                 "seconds": result.seconds,
             }
@@ -182,7 +183,7 @@ def sweep_choose(
                 "mlops_assets/sweep_winner_run": winner.mlflow_run_id,
             }
         )
-        mlf.log_metrics({f"best_validation_{winner.metric}": winner.value})
+        mlf.log_metrics({f"best_{VALIDATION}{winner.metric}": winner.value})
         with tracking.epoch_metrics() as curves:  # the winner's curves, as a plain run has
             for epoch in range(winner.epochs_run):
                 curves(epoch + 1, {k: v[epoch] for k, v in winner.history.items()})
@@ -215,7 +216,7 @@ def sweep_choose(
         metadata={
             "trials": MetadataValue.md(trials_section(outcome)),
             "winner": winner.index,
-            f"winner_validation_{winner.metric}": winner.value,
+            f"best_{VALIDATION}{winner.metric}": winner.value,
             "epochs_run": winner.epochs_run,
             "epochs_max": hp.epochs,
             "model_path": MetadataValue.path(str(path)),
