@@ -202,7 +202,6 @@ def _pyfunc_options(saved_at: Path, columns: list[Column], task: str) -> dict:
     return {
         "python_model": str(PYFUNC_CODE),
         "artifacts": artifacts,
-        "model_config": {"task": task},
         "signature": model_signature(columns),
         "input_example": input_example(columns),  # MLflow 3 also tries it before logging
         "pip_requirements": _requirements(),

@@ -6,8 +6,10 @@ notebook. Those places do not have this package, so this file imports only mlflo
 pandas and Keras (TensorFlow, Keras' backend, for text columns), never ``mlops_assets``. A class
 pickled from the package would not do: cloudpickle saves it by reference to the package.
 
-The model's artifacts are ``model.keras`` and, for classification, ``labels.json``; its
-``model_config`` names the task. What ``predict`` returns, one entry per row:
+The model's artifacts are ``model.keras`` and, for classification, ``labels.json``, whose
+labels tell the task (none: regression; two: binary; more: multiclass). Not ``model_config``:
+MLflow would log it as run params, beside the run's own. What ``predict`` returns, one entry
+per row:
 
 - ``regression``: the predicted value;
 - ``binary_classification``: the positive class's probability (the second label of
@@ -29,7 +31,6 @@ import pandas as pd
 
 MODEL = "model"  # the artifacts' keys
 LABELS = "labels"
-TASKS = ("regression", "binary_classification", "multiclass_classification")
 BATCH_SIZE = 4096
 
 
@@ -83,20 +84,25 @@ def predictions(task: str, scores: np.ndarray, labels: list | None) -> np.ndarra
     return scores.reshape(len(scores), -1)[:, 0]
 
 
+def task_of(labels: list | None) -> str:
+    """The task the training labels tell: none, regression; two, binary; more, multiclass."""
+    if labels is None:
+        return "regression"
+    return "binary_classification" if len(labels) == 2 else "multiclass_classification"
+
+
 class RawColumnsModel(mlflow.pyfunc.PythonModel):
     """The Keras model behind ``mlflow.pyfunc``: a DataFrame of raw columns in."""
 
     def load_context(self, context):
         import keras
 
-        self.task = (context.model_config or {}).get("task", "regression")
-        if self.task not in TASKS:
-            raise ValueError(f"unknown task {self.task!r} in the model's config (one of {TASKS})")
         self.model = keras.saving.load_model(context.artifacts[MODEL])
         self.labels = None
         if LABELS in context.artifacts:
             with open(context.artifacts[LABELS], encoding="utf-8") as file:
                 self.labels = json.load(file)
+        self.task = task_of(self.labels)
 
     def predict(self, context, model_input: pd.DataFrame, params=None):
         rows = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
