@@ -23,7 +23,7 @@ from mlops_assets.artifacts.lock import exclusive
 from mlops_assets.data.errors import DatasetError
 from mlops_assets.params import ParamsError
 from mlops_assets.scoring import ScoringError
-from mlops_assets.settings import ProjectNotFound
+from mlops_assets.settings import ProjectNotFound, SettingError
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -154,7 +154,7 @@ def stop_on_sigterm() -> None:
 
 # A user's mistake, said in one line naming the file and key (exit 2); anything else is a bug
 # of ours and keeps its traceback.
-USER_ERRORS = (ParamsError, DatasetError, ProjectNotFound, ScoringError)
+USER_ERRORS = (ParamsError, DatasetError, ProjectNotFound, ScoringError, SettingError)
 
 
 def user_error(error: Exception, verbose: bool) -> int:

@@ -70,6 +70,11 @@ def _list(variable: str, env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(variable, "").split(",") if item.strip())
 
 
+class SettingError(ValueError):
+    """An environment variable's value that cannot be used: a user's mistake, said in one line
+    naming the variable."""
+
+
 class ProjectNotFound(ValueError):
     """No project here: a user's mistake (the wrong directory), said in one line."""
 
@@ -138,9 +143,9 @@ def lock_wait_seconds(env: Mapping[str, str] | None = None) -> float:
     try:
         seconds = float(value) if value else 600.0
     except ValueError:
-        raise ValueError(f"{LOCK_WAIT} must be a number of seconds, not {value!r}") from None
+        raise SettingError(f"{LOCK_WAIT} must be a number of seconds, not {value!r}") from None
     if seconds < 0:
-        raise ValueError(f"{LOCK_WAIT} must be 0 or more seconds, not {value!r}")
+        raise SettingError(f"{LOCK_WAIT} must be 0 or more seconds, not {value!r}")
     return seconds
 
 
@@ -164,7 +169,7 @@ def executor(env: Mapping[str, str] | None = None) -> str:
     """``MLOPS_ASSETS_EXECUTOR``: ``default`` (unset), ``k8s`` or ``celery``."""
     name = _env(env).get(EXECUTOR, "").strip().lower() or "default"
     if name not in EXECUTORS:
-        raise ValueError(f"{EXECUTOR}={name!r}: expected one of {', '.join(EXECUTORS)}")
+        raise SettingError(f"{EXECUTOR}={name!r}: expected one of {', '.join(EXECUTORS)}")
     return name
 
 
@@ -194,7 +199,7 @@ class GitHubAccess:
         if not token or not repository:
             return None
         if repository.count("/") != 1:
-            raise ValueError(f"{GITHUB_REPOSITORY}={repository!r}: expected owner/name")
+            raise SettingError(f"{GITHUB_REPOSITORY}={repository!r}: expected owner/name")
         return cls(token, repository, (env.get(GITHUB_API_URL) or DEFAULT_GITHUB_API_URL))
 
 
@@ -222,9 +227,9 @@ def sensor_interval(env: Mapping[str, str] | None = None) -> int:
     try:
         seconds = int(raw)
     except ValueError:
-        raise ValueError(f"{SENSOR_INTERVAL}={raw!r}: expected whole seconds") from None
+        raise SettingError(f"{SENSOR_INTERVAL}={raw!r}: expected whole seconds") from None
     if seconds < 1:
-        raise ValueError(f"{SENSOR_INTERVAL}={raw!r}: must be at least 1")
+        raise SettingError(f"{SENSOR_INTERVAL}={raw!r}: must be at least 1")
     return seconds
 
 

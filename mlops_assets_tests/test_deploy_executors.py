@@ -111,3 +111,25 @@ def test_an_unknown_executor_is_named_with_the_choices():
 
     assert done.returncode != 0
     assert "MLOPS_ASSETS_EXECUTOR='spark': expected one of default, k8s, celery" in done.stderr
+
+
+def test_mlops_assets_run_says_an_unknown_executor_in_one_line_with_exit_2(tmp_path):
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_ASSETS_", "DAGSTER"))
+    }
+    environment.update(MLOPS_ASSETS_EXECUTOR="spark", MLOPS_ASSETS_PROJECT_DIR=str(project_dir()))
+    done = subprocess.run(
+        [sys.executable, "-m", "mlops_assets", "run"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+        check=False,
+        timeout=300,
+    )
+
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.strip().splitlines()[-1] == (
+        "mlops-assets: MLOPS_ASSETS_EXECUTOR='spark': expected one of default, k8s, celery"
+    )
+    assert "Traceback" not in done.stderr

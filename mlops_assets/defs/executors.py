@@ -15,12 +15,17 @@ from mlops_assets import settings
 def executor_from_env(default, env=None):
     """``default`` unless ``MLOPS_ASSETS_EXECUTOR`` names ``k8s`` or ``celery``."""
     name = settings.executor(env)
-    if name == "k8s":
-        from dagster_k8s import k8s_job_executor
+    try:
+        if name == "k8s":
+            from dagster_k8s import k8s_job_executor
 
-        return k8s_job_executor
-    if name == "celery":
-        from dagster_celery import celery_executor
+            return k8s_job_executor
+        if name == "celery":
+            from dagster_celery import celery_executor
 
-        return celery_executor
+            return celery_executor
+    except ImportError as error:
+        raise settings.SettingError(
+            f"{settings.EXECUTOR}={name} needs {error.name}: pip install 'mlops-assets[executors]'"
+        ) from None
     return default
