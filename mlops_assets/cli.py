@@ -16,10 +16,13 @@ import signal
 import subprocess
 import sys
 import traceback
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_assets import __version__, chatops_command, prelaunch, run_tags, settings
 from mlops_assets.artifacts.lock import exclusive
+from mlops_assets.artifacts.outputs import RunOutputs
 from mlops_assets.data.errors import DatasetError
 from mlops_assets.params import ParamsError
 from mlops_assets.scoring import ScoringError
@@ -196,37 +199,71 @@ def main(argv: list[str] | None = None) -> int:
                 report_unchanged(last)
                 return 0
 
-        from dagster import DagsterInstance
-
         from mlops_assets.definitions import SWEEP_PLAN, defs  # reads params.yaml: ParamsError
         from mlops_assets.defs.jobs import RETRAIN_JOB
     except USER_ERRORS as error:
         return user_error(error, verbose)
-    if SWEEP_PLAN is not None:  # trials in processes of their own: launched differently
-        from mlops_assets.sweep_launch import run_sweep
+    with ExitStack() as stack:
+        instance = open_instance(home, stack, persistent=SWEEP_PLAN is not None)
+        tags = {run_tags.FORCE: "1"} if args.force else {}
+        config = run_config(args.config_json, verbose)
+        if SWEEP_PLAN is None:
+            result = defs.resolve_job_def(RETRAIN_JOB).execute_in_process(
+                run_config=config, instance=instance, tags=tags, raise_on_error=False
+            )
+            outputs = result
+        else:  # the trials are processes of their own: execute_job on a reconstructable job
+            from dagster import execute_job, reconstructable
 
-        return run_sweep(args, home, verbose, state, artifacts)
+            from mlops_assets.definitions import retrain_job
 
-    if home:
-        ensure_instance_dir(Path(home))
-        with exclusive(Path(home) / INSTANCE_LOCK):  # a new home's tables are created once
-            instance = DagsterInstance.get()
-    else:
-        print("DAGSTER_HOME is unset: this run's history is not kept", file=sys.stderr)
-        instance = DagsterInstance.ephemeral()
-    tags = {run_tags.FORCE: "1"} if args.force else {}
-    result = defs.resolve_job_def(RETRAIN_JOB).execute_in_process(
-        run_config=run_config(args.config_json, verbose),
-        instance=instance,
-        tags=tags,
-        raise_on_error=False,
-    )
-    summary = print_summary(result, defs)
+            trials, parallel = len(SWEEP_PLAN.trials), SWEEP_PLAN.parallel
+            print(f"sweep: {trials} trials, up to {parallel} at once", file=sys.stderr)
+            result = stack.enter_context(
+                execute_job(
+                    reconstructable(retrain_job),
+                    instance=instance,
+                    run_config=config,
+                    tags=tags,
+                    raise_on_error=False,
+                )
+            )
+            # Its outputs as the run stored them (the result would load them anew).
+            storage = Path(defs.resources["run_guard"].storage_dir)
+            outputs = StoredOutputs(result.run_id, RunOutputs(storage))
+        summary = print_summary(outputs, defs)
     if result.success and state is not None:
         prelaunch.save(artifacts, state, result.run_id, summary)
     elif home:
         prelaunch.forget(artifacts)
     return 0 if result.success else 1
+
+
+def open_instance(home: str | None, stack: ExitStack, persistent: bool):
+    """``$DAGSTER_HOME``'s instance, else a throwaway one (on disk when ``persistent``: step
+    processes must find it)."""
+    from dagster import DagsterInstance
+
+    if home:
+        ensure_instance_dir(Path(home))
+        with exclusive(Path(home) / INSTANCE_LOCK):  # a new home's tables are created once
+            return stack.enter_context(DagsterInstance.get())
+    print("DAGSTER_HOME is unset: this run's history is not kept", file=sys.stderr)
+    if persistent:
+        return stack.enter_context(DagsterInstance.local_temp())
+    return DagsterInstance.ephemeral()
+
+
+@dataclass(frozen=True)
+class StoredOutputs:
+    """A finished run's asset outputs as its stored files hold them: what ``print_summary``
+    reads of a result."""
+
+    run_id: str
+    outputs: RunOutputs
+
+    def output_for_node(self, node: str):
+        return self.outputs.read(self.run_id, node)
 
 
 def report_unchanged(last) -> None:

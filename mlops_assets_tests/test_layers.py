@@ -13,7 +13,6 @@ DAGSTER_LAYER = {
     "__init__.py",
     "__main__.py",
     "cli.py",
-    "sweep_launch.py",
     "definitions.py",
     "defs",
 }
