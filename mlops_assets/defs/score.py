@@ -41,15 +41,10 @@ def score_op(
     artifacts: ArtifactStore,
 ) -> str:
     """Scores ``config.csv`` with the chosen model; returns the output file's path."""
-    from mlops_assets.params import ParamsError, load_params
     from mlops_assets.scoring import ScoringError
-    from mlops_assets.scoring.command import progress_line, score
-    from mlops_assets.settings import params_path
+    from mlops_assets.scoring.command import progress_line, project_na_values, score
 
-    try:
-        na_values = tuple(load_params(params_path()).data.na_values)
-    except (ParamsError, OSError):
-        na_values = ()
+    na_values = project_na_values()
     csv = _in_project(config.csv)
     try:
         done = score(

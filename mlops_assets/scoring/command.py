@@ -20,6 +20,18 @@ STDOUT = "-"
 SUFFIX = ".predictions.csv"
 
 
+def project_na_values() -> tuple[str, ...]:
+    """The cells ``params.yaml`` reads as gaps (``data.na_values``), as training read them;
+    none when the file cannot be read (a scoring-only checkout)."""
+    from mlops_assets.params import ParamsError, load_params
+    from mlops_assets.settings import params_path
+
+    try:
+        return tuple(load_params(params_path()).data.na_values)
+    except (ParamsError, OSError):
+        return ()
+
+
 def default_out(csv: Path) -> Path:
     """``data/new.csv`` -> ``data/new.predictions.csv``."""
     return csv.with_name(f"{csv.stem}{SUFFIX}")
@@ -89,17 +101,13 @@ def main(csv: Path, model: str, out: str, chunk_rows: int) -> int:
     import os
 
     from mlops_assets import settings
-    from mlops_assets.params import ParamsError, load_params
     from mlops_assets.tracking.location import resolve_location
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
     project = settings.project_dir()
-    try:
-        na_values = tuple(load_params(settings.params_path()).data.na_values)
-    except (ParamsError, OSError):
-        na_values = ()
+    na_values = project_na_values()
     location = resolve_location(os.environ, project)
     held: list[Progress] = []  # the first chunk's line, said once a second chunk shows
 
