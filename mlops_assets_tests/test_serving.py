@@ -23,7 +23,6 @@ import pytest
 from mlops_assets.artifacts.layout import LABELS_FILE, MODEL_FILE
 from mlops_assets.data.dataset import load_table
 from mlops_assets.data.features import split_features
-from mlops_assets.params import TrainParams
 from mlops_assets.records import ModelVersion
 from mlops_assets.tracking import mlflow_client, registry
 from mlops_assets.tracking.location import TrackingLocation, local_tracking_uri
@@ -31,21 +30,11 @@ from mlops_assets_tests.conftest import SAMPLE_CSV
 from mlops_assets_tests.support.datasets import heart_frame, wine_csv, write_csv
 from mlops_assets_tests.support.processes import process_group
 from mlops_assets_tests.support.tracking_servers import DAGSHUB_OWNER, free_port
-from mlops_assets_tests.test_standalone_model import ROWS, blocked_env
+from mlops_assets_tests.test_standalone_model import ROWS, TINY, blocked_env
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 SERVE_TIMEOUT = 240  # seconds for `mlflow models serve` to answer /ping on a busy box
-TINY = TrainParams(
-    epochs=2,
-    batch_size=64,
-    learning_rate=0.01,
-    hidden_layers=[8],
-    model=None,
-    model_args={},
-    validation_fraction=0.0,
-    early_stopping_patience=0,
-)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,19 @@ print("PREDICTIONS", json.dumps(model.predict(inputs, verbose=0).ravel().tolist(
 """
 
 
+# Two epochs of a small network, no validation split: a model to save and load, in seconds.
+TINY = TrainParams(
+    epochs=2,
+    batch_size=64,
+    learning_rate=0.01,
+    hidden_layers=[8],
+    model=None,
+    model_args={},
+    validation_fraction=0.0,
+    early_stopping_patience=0,
+)
+
+
 def blocked_env(tmp_path) -> dict:
     """A process environment where ``import mlops_assets`` raises (DESIGN.md)."""
     site = tmp_path / "site"
@@ -70,17 +83,7 @@ def test_the_saved_model_loads_and_predicts_raw_rows_with_plain_keras(tmp_path):
     features = split_features(
         table.frame, "HeartDisease", "binary_classification", 0.2, 42, columns=table.columns
     )
-    hp = TrainParams(
-        epochs=2,
-        batch_size=64,
-        learning_rate=0.01,
-        hidden_layers=[8],
-        model=None,
-        model_args={},
-        validation_fraction=0.0,
-        early_stopping_patience=0,
-    )
-    path = save_model(train_model(features, hp, project=tmp_path).model, tmp_path / "model.keras")
+    path = save_model(train_model(features, TINY, project=tmp_path).model, tmp_path / "model.keras")
     config = zipfile.ZipFile(path).read("config.json").decode()
     assert "mlops_assets>" not in config and '"module": "mlops_assets' not in config
     assert "FillMissing" not in config and "MissingIndicator" not in config
