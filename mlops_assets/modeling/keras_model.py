@@ -234,8 +234,12 @@ def predict(model, rows, batch_size: int = 4096) -> np.ndarray:
     return predictions.ravel() if predictions.shape[-1] == 1 else predictions
 
 
+def label_index(scores: np.ndarray) -> np.ndarray:
+    """Each row's class, as an index into the labels: the most probable one, or for binary
+    (the positive class's probability) the positive one from 0.5."""
+    return scores.argmax(axis=1) if scores.ndim == 2 else (scores >= 0.5).astype(int)
+
+
 def predict_labels(model, rows, classes: list) -> list:
     """Predictions as the original labels (``TrainedModel.classes``, ``labels.json``)."""
-    scores = predict(model, rows)
-    index = scores.argmax(axis=1) if scores.ndim == 2 else (scores >= 0.5).astype(int)
-    return [classes[i] for i in index]
+    return [classes[i] for i in label_index(predict(model, rows))]

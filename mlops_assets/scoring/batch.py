@@ -138,13 +138,12 @@ def add_predictions(chunk: pd.DataFrame, scores: np.ndarray, task: str, labels: 
     if task not in CLASSIFICATION_TASKS:
         chunk[PREDICTION] = scores
         return chunk
-    if scores.ndim == 1:  # binary: the positive class's probability; 0.5 is positive
-        probabilities = np.column_stack([1.0 - scores, scores])
-        index = (scores >= 0.5).astype(int)  # as keras_model.predict_labels
-    else:
-        probabilities, index = scores, scores.argmax(axis=1)
+    from mlops_assets.modeling.keras_model import label_index
+
+    # binary: the positive class's probability
+    probabilities = np.column_stack([1.0 - scores, scores]) if scores.ndim == 1 else scores
     labels = labels if labels is not None else list(range(probabilities.shape[1]))
-    chunk[PREDICTION] = np.asarray(labels, dtype=object)[index]
+    chunk[PREDICTION] = np.asarray(labels, dtype=object)[label_index(scores)]
     for i, label in enumerate(labels):
         chunk[f"{PROBABILITY}{label}"] = probabilities[:, i]
     return chunk
